@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import type { TransferKind } from '../config.js';
+import { AppError, notFound, unavailable } from '../errors.js';
+import type { AlertRow, SubscriptionRow } from '../db/schema.js';
+import { newAlertId } from '../lib/ids.js';
+import { parseInput } from '../lib/validation.js';
+import { alertMessageSchema } from '../queues/delivery-job.js';
+import type { AlertQueues } from '../queues/alert-queues.js';
+import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import type { AlertStore } from './alert-store.js';
+
+/**
+ * Alert intake (SPEC §3): validate everything first (all-or-nothing), write the records, then the
+ * queue jobs. If Redis refuses the jobs, the records are removed again and the client gets 503,
+ * so no orphan record stays behind.
+ */
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** SPEC §5: a 503 is answered in under a second, never a hang. */
+const QUEUE_WRITE_TIMEOUT_MS = 800;
+
+const idempotencyKeySchema = z.string().trim().min(1).max(200);
+
+export const alertInputSchema = z.strictObject({
+  ...alertMessageSchema.shape,
+  subscription: z.string().trim().min(1).max(200),
+  recipient: z.string().trim().min(1).max(254).optional(),
+  transfer: z.enum(['initial', 'ongoing']).default('ongoing'),
+  idempotencyKey: idempotencyKeySchema.optional(),
+});
+
+const batchSchema = z.strictObject({
+  alerts: z.array(z.unknown()).min(1, 'at least one alert').max(1000, 'at most 1,000 alerts'),
+});
+
+export type AlertInput = z.infer<typeof alertInputSchema>;
+
+export interface IntakeContext {
+  /** Scopes idempotency keys to the API key that sent them. */
+  apiKeyId: string | null;
+  /** The Idempotency-Key header, when sent. */
+  idempotencyKey?: string;
+}
+
+export interface IntakeResult {
+  id: string;
+  status: AlertRow['status'];
+  repeated: boolean;
+}
+
+export interface AlertIntakeDeps {
+  alerts: AlertStore;
+  subscriptions: SubscriptionStore;
+  queues: AlertQueues;
+  now?: () => number;
+}
+
+export class AlertIntake {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: AlertIntakeDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {
+    const input = parseInput(alertInputSchema, body);
+    const key = headerKey(context) ?? input.idempotencyKey;
+    const [result] = await this.accept([{ ...input, idempotencyKey: key }], context.apiKeyId);
+    return result!;
+  }
+
+  /** A header key on a batch becomes `<key>#<index>` for items without their own key. */
+  async acceptBatch(body: unknown, context: IntakeContext): Promise<IntakeResult[]> {
+    const { alerts: items } = parseInput(batchSchema, body);
+    const header = headerKey(context);
+    const inputs = items.map((item, index) => {
+      try {
+        const input = parseInput(alertInputSchema, item);
+        return { ...input, idempotencyKey: input.idempotencyKey ?? (header && `${header}#${index}`) };
+      } catch (error) {
+        throw atIndex(error, index);
+      }
+    });
+    return this.accept(inputs, context.apiKeyId);
+  }
+
+  private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
+    const now = this.now();
+    const rows = inputs.map((input, index) => {
+      try {
+        return this.toRow(input, apiKeyId, now);
+      } catch (error) {
+        throw inputs.length > 1 ? atIndex(error, index) : error;
+      }
+    });
+
+    const written = this.deps.alerts.insertUnlessRepeated(rows, now - IDEMPOTENCY_WINDOW_MS);
+    const fresh = written.filter((w) => !w.repeated).map((w) => w.row);
+    try {
+      await withTimeout(
+        this.deps.queues.add(
+          fresh.map((row) => ({
+            alertId: row.id,
+            subscriptionId: row.subscriptionId,
+            recipient: row.recipient,
+            transfer: row.transfer,
+            message: row.message,
+          })),
+        ),
+        QUEUE_WRITE_TIMEOUT_MS,
+      );
+    } catch {
+      this.deps.alerts.deleteMany(fresh.map((row) => row.id));
+      throw unavailable('The queue (Redis) cannot take the alert right now; nothing was stored. Try again.');
+    }
+    return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
+  }
+
+  private toRow(input: AlertInput, apiKeyId: string | null, now: number): AlertRow {
+    const subscription: SubscriptionRow | undefined = this.deps.subscriptions.findByIdOrName(input.subscription);
+    if (!subscription) throw notFound(`No subscription ${JSON.stringify(input.subscription)}.`);
+    const recipient = input.recipient ?? subscription.recipient;
+    if (!recipient) {
+      throw new AppError(
+        'no_recipient',
+        422,
+        `Neither the alert nor subscription ${subscription.id} names a recipient (designated member).`,
+      );
+    }
+    const { title, text, severity, fields, link } = input;
+    return {
+      id: newAlertId(),
+      subscriptionId: subscription.id,
+      transfer: input.transfer as TransferKind,
+      status: 'queued',
+      attempts: 0,
+      tokenSource: null,
+      recipient,
+      message: { title, text, severity, fields, link },
+      slackChannel: null,
+      slackTs: null,
+      errorCode: null,
+      errorMessage: null,
+      apiKeyId,
+      idempotencyKey: input.idempotencyKey ?? null,
+      createdAt: now,
+      updatedAt: now,
+      deliveredAt: null,
+    };
+  }
+}
+
+function headerKey(context: IntakeContext): string | undefined {
+  if (context.idempotencyKey === undefined) return undefined;
+  const parsed = idempotencyKeySchema.safeParse(context.idempotencyKey);
+  if (!parsed.success) {
+    throw new AppError('invalid_request', 400, 'The Idempotency-Key header must have 1 to 200 characters.');
+  }
+  return parsed.data;
+}
+
+/** Prefix a batch item's error with its position, so the client knows which one to fix. */
+function atIndex(error: unknown, index: number): unknown {
+  if (!(error instanceof AppError)) return error;
+  const issues = error.issues?.map((issue) => ({ ...issue, path: ['alerts', index, ...issue.path] }));
+  return new AppError(error.code, error.status, `alerts[${index}]: ${error.message}`, issues);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

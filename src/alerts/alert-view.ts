@@ -1,0 +1,32 @@
+import type { AlertRow, AlertStatus, TokenSource } from '../db/schema.js';
+
+/** An alert record as every API and page shows it (SPEC §3). */
+export interface AlertView {
+  id: string;
+  subscriptionId: string;
+  transfer: 'initial' | 'ongoing';
+  status: AlertStatus;
+  attempts: number;
+  tokenSource: TokenSource | null;
+  slack: { channel: string; ts: string } | null;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function toAlertView(row: AlertRow): AlertView {
+  return {
+    id: row.id,
+    subscriptionId: row.subscriptionId,
+    transfer: row.transfer,
+    status: row.status,
+    attempts: row.attempts,
+    tokenSource: row.tokenSource,
+    slack: row.slackChannel && row.slackTs ? { channel: row.slackChannel, ts: row.slackTs } : null,
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+    createdAt: iso(row.createdAt)!,
+    deliveredAt: iso(row.deliveredAt),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors as data: every error a client may see has a stable `code` and an HTTP status. The one
+ * Express error handler (src/http/error-handler.ts) turns them into `{ error, message, issues? }`.
+ */
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'token_required'
+  | 'unauthorized'
+  | 'not_found'
+  | 'name_taken'
+  | 'payload_too_large'
+  | 'no_recipient'
+  | 'initialization_not_supported'
+  | 'unavailable'
+  | 'internal_error';
+
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+  code?: string;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+    readonly issues?: ValidationIssue[],
+  ) {
+    super(message);
+  }
+}
+
+export const invalidRequest = (message: string, issues?: ValidationIssue[]) =>
+  new AppError('invalid_request', 400, message, issues);
+export const notFound = (message: string) => new AppError('not_found', 404, message);
+export const unavailable = (message = 'The relay cannot take the write right now; try again shortly.') =>
+  new AppError('unavailable', 503, message);

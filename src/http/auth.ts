@@ -1,0 +1,41 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors.js';
+
+/** Compare secrets in constant time over their digests, so length leaks nothing either. */
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** A short, stable, non-reversible id of an API key: scopes idempotency keys, safe to store. */
+export const apiKeyId = (key: string) => digest(key).toString('hex').slice(0, 16);
+
+export function matchesAny(candidate: string, secrets: Buffer[]): boolean {
+  const given = digest(candidate);
+  let match = false;
+  for (const secret of secrets) match = timingSafeEqual(given, secret) || match;
+  return match;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      apiKeyId?: string;
+    }
+  }
+}
+
+/** `Authorization: Bearer <API key>` on /api (SPEC §5). */
+export function requireApiKey(apiKeys: string[]): RequestHandler {
+  const secrets = apiKeys.map(digest);
+  return (req, res, next) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
+    if (!match || !matchesAny(match[1]!, secrets)) {
+      res.set('WWW-Authenticate', 'Bearer realm="slack-alert-relay"');
+      throw new AppError('unauthorized', 401, 'Send a valid API key as "Authorization: Bearer <key>".');
+    }
+    res.locals.apiKeyId = apiKeyId(match[1]!);
+    next();
+  };
+}

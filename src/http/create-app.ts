@@ -1,0 +1,39 @@
+import express, { type Express } from 'express';
+import type { AlertIntake } from '../alerts/alert-intake.js';
+import type { AlertQueries } from '../alerts/alert-queries.js';
+import type { SubscriptionService } from '../subscriptions/subscription-service.js';
+import type { Logger } from '../lib/logger.js';
+import { requireApiKey } from './auth.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { alertRoutes } from './routes/alerts.js';
+import { healthRoutes, type HealthChecks } from './routes/health.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
+
+export interface AppDeps {
+  apiKeys: string[];
+  subscriptions: SubscriptionService;
+  intake: AlertIntake;
+  queries: AlertQueries;
+  health: HealthChecks;
+  logger: Logger;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use(healthRoutes(deps.health));
+
+  const api = express.Router();
+  api.use(requireApiKey(deps.apiKeys));
+  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions));
+  api.use('/alerts', alertRoutes(deps.intake, deps.queries));
+  app.use('/api/v1', api);
+  // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
+  app.use('/api', requireApiKey(deps.apiKeys));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

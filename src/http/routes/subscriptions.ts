@@ -1,0 +1,42 @@
+import { Router, type Request } from 'express';
+import { AppError } from '../../errors.js';
+import type { SubscriptionService } from '../../subscriptions/subscription-service.js';
+import { jsonBody } from '../json-body.js';
+
+/** /api/v1/subscriptions (SPEC §5): parse, delegate, answer. */
+export function subscriptionRoutes(subscriptions: SubscriptionService): Router {
+  const router = Router();
+  const json = jsonBody('64kb');
+
+  router.post('/', ...json, (req, res) => {
+    res.status(201).json(subscriptions.create(req.body));
+  });
+  router.get('/', (_req, res) => {
+    res.json({ subscriptions: subscriptions.list() });
+  });
+  router.get('/:id', (req, res) => {
+    res.json(subscriptions.get(idOf(req)));
+  });
+  router.patch('/:id', ...json, (req, res) => {
+    res.json(subscriptions.update(idOf(req), req.body));
+  });
+  router.delete('/:id', (req, res) => {
+    subscriptions.delete(idOf(req));
+    res.status(204).end();
+  });
+  router.delete('/:id/authorization', (req, res) => {
+    subscriptions.forgetAuthorization(idOf(req));
+    res.status(204).end();
+  });
+  router.post('/:id/initialize', (req) => {
+    subscriptions.require(idOf(req));
+    throw new AppError(
+      'initialization_not_supported',
+      501,
+      'Bulk initialization of historical data is not supported; send alerts as they happen.',
+    );
+  });
+  return router;
+}
+
+const idOf = (req: Request) => String(req.params.id);

@@ -1,0 +1,52 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config, TransferKind } from '../config.js';
+import { QUEUE_NAMES, TRANSFER_KINDS } from './names.js';
+import { deliveryJobName, type DeliveryJob } from './delivery-job.js';
+
+export interface QueuedDelivery extends DeliveryJob {
+  transfer: TransferKind;
+}
+
+/** The producer side of both delivery queues. */
+export class AlertQueues {
+  readonly byKind: Record<TransferKind, Queue>;
+  private readonly jobOptions: JobsOptions;
+
+  constructor(
+    connection: Redis,
+    { queuePrefix, worker }: Pick<Config, 'queuePrefix' | 'worker'>,
+  ) {
+    this.byKind = {
+      initial: new Queue(QUEUE_NAMES.initial, { connection, prefix: queuePrefix }),
+      ongoing: new Queue(QUEUE_NAMES.ongoing, { connection, prefix: queuePrefix }),
+    };
+    for (const queue of Object.values(this.byKind)) queue.on('error', () => {});
+    this.jobOptions = {
+      attempts: worker.attempts,
+      backoff: { type: 'exponential', delay: worker.retryBaseMs, jitter: 0.5 },
+      // keep finished jobs long enough to inspect and retry them in Bull Board
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 14 * 24 * 3600 },
+    };
+  }
+
+  /** One job per alert, id = alert id, so a re-enqueue of the same alert never doubles it. */
+  async add(deliveries: QueuedDelivery[]): Promise<void> {
+    for (const kind of TRANSFER_KINDS) {
+      const ofKind = deliveries.filter((d) => d.transfer === kind);
+      if (ofKind.length === 0) continue;
+      await this.byKind[kind].addBulk(
+        ofKind.map(({ transfer: _transfer, ...data }) => ({
+          name: deliveryJobName(data),
+          data,
+          opts: { ...this.jobOptions, jobId: data.alertId },
+        })),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.byKind).map((queue) => queue.close()));
+  }
+}

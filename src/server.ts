@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from './config.js';
+import { createCore, type Core } from './core.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { createRedis } from './queues/redis.js';
+import { AlertQueues } from './queues/alert-queues.js';
+import { SubscriptionService } from './subscriptions/subscription-service.js';
+import { AlertIntake } from './alerts/alert-intake.js';
+import { AlertQueries } from './alerts/alert-queries.js';
+import { createApp } from './http/create-app.js';
+import { runMain } from './lib/run-main.js';
+
+/** The web process: config → dependencies → app → listen, and a graceful stop. */
+
+export interface WebProcess {
+  server: Server;
+  url: string;
+  core: Core;
+  close(): Promise<void>;
+}
+
+export async function startWeb(config: Config, logger: Logger, core = createCore(config, { migrate: true })): Promise<WebProcess> {
+  const redis = createRedis(config.redisUrl, 'producer');
+  const queues = new AlertQueues(redis, config);
+  const app = createApp({
+    apiKeys: config.apiKeys,
+    subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config }),
+    intake: new AlertIntake({ alerts: core.alerts, subscriptions: core.subscriptions, queues }),
+    queries: new AlertQueries(core.alerts, core.subscriptions),
+    health: {
+      redis: async () => redis.status === 'ready' && (await redis.ping()) === 'PONG',
+      database: () => core.db.$client.prepare('select 1').get() !== undefined,
+    },
+    logger,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    core,
+    async close() {
+      // Stop taking connections and let in-flight requests finish, then release Redis and SQLite.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await queues.close();
+      redis.disconnect();
+      core.db.$client.close();
+    },
+  };
+}
+
+runMain(import.meta.url, async () => {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'web' });
+  if (config.credentialsFile) logger.info({ file: config.credentialsFile }, 'development credentials (API key, admin password)');
+  const web = await startWeb(config, logger);
+  logger.info({ url: config.publicUrl, port: config.port }, 'web process listening');
+  return () => web.close();
+});

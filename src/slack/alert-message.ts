@@ -1,0 +1,66 @@
+import type { KnownBlock } from '@slack/web-api';
+import type { AlertMessage } from '../db/schema.js';
+
+/**
+ * An alert as Block Kit (SPEC §3): a header with the title, the severity as emoji and word in a
+ * context block (Block Kit has no colours), the text in sections of at most 3,000 characters,
+ * the fields, the link; and the plain text as the notification fallback.
+ */
+
+const SEVERITY_LABEL: Record<AlertMessage['severity'], { emoji: string; word: string }> = {
+  info: { emoji: ':information_source:', word: 'Info' },
+  warning: { emoji: ':warning:', word: 'Warning' },
+  error: { emoji: ':x:', word: 'Error' },
+  critical: { emoji: ':rotating_light:', word: 'Critical' },
+};
+
+const SECTION_LIMIT = 3000;
+
+/** Alert text is untrusted: `&`, `<` and `>` are escaped so it cannot form links or mentions. */
+export const escapeMrkdwn = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function formatAlertMessage(message: AlertMessage): { text: string; blocks: KnownBlock[] } {
+  const severity = SEVERITY_LABEL[message.severity];
+  const blocks: KnownBlock[] = [];
+  if (message.title) {
+    blocks.push({ type: 'header', text: { type: 'plain_text', text: message.title, emoji: true } });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `${severity.emoji} *${severity.word}*` }],
+  });
+  for (const chunk of chunks(escapeMrkdwn(message.text), SECTION_LIMIT)) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
+  }
+  const fields = Object.entries(message.fields ?? {});
+  if (fields.length > 0) {
+    blocks.push({
+      type: 'section',
+      fields: fields.map(([key, value]) => ({
+        type: 'mrkdwn',
+        text: `*${escapeMrkdwn(key)}*\n${escapeMrkdwn(value) || ' '}`,
+      })),
+    });
+  }
+  if (message.link) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `<${message.link.replace(/[<>|]/g, encodeURIComponent)}|Open link>` } });
+  }
+  const prefix = `[${severity.word}]`;
+  const text = message.title ? `${prefix} ${message.title}: ${message.text}` : `${prefix} ${message.text}`;
+  return { text, blocks };
+}
+
+/** Split into pieces of at most `size` characters, preferring to break at a newline. */
+function chunks(text: string, size: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > size) {
+    const newline = rest.lastIndexOf('\n', size);
+    const cut = newline > size / 2 ? newline + 1 : size;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest.length > 0) out.push(rest);
+  return out;
+}

@@ -1,0 +1,84 @@
+import type { SlackClient } from './client-factory.js';
+import { permanentFailure } from './classify-error.js';
+
+/**
+ * Finds the designated member and their DM channel (SPEC §3): a user id is used as it is, an
+ * e-mail goes to users.lookupByEmail, anything else is matched against users.list on name,
+ * display name or real name, ignoring case. Answers are cached per workspace scope, because
+ * users.list is a heavy, tightly rate-limited call and an alert storm repeats the same member.
+ */
+
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export class DeliveryFailure extends Error {
+  constructor(readonly failure: ReturnType<typeof permanentFailure>) {
+    super(failure.message);
+  }
+}
+
+interface Entry {
+  value: string;
+  expires: number;
+}
+
+export class MemberDirectory {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {}
+
+  /** `scope` separates workspaces and token sources, e.g. `${subscriptionId}:${source}`. */
+  async userId(client: SlackClient, scope: string, recipient: string): Promise<string> {
+    const trimmed = recipient.trim();
+    if (USER_ID.test(trimmed)) return trimmed;
+    return this.cached(`u\0${scope}\0${trimmed.toLowerCase()}`, () =>
+      EMAIL.test(trimmed) ? this.byEmail(client, trimmed) : this.byName(client, trimmed),
+    );
+  }
+
+  async dmChannel(client: SlackClient, scope: string, userId: string): Promise<string> {
+    return this.cached(`c\0${scope}\0${userId}`, async () => {
+      const result = await client.conversations.open({ users: userId });
+      const id = result.channel?.id;
+      if (!id) throw new DeliveryFailure(permanentFailure('channel_not_found'));
+      return id;
+    });
+  }
+
+  /** Drop what is known of a scope, e.g. after channel_not_found. */
+  forget(scope: string): void {
+    for (const key of this.cache.keys()) if (key.includes(`\0${scope}\0`)) this.cache.delete(key);
+  }
+
+  private async byEmail(client: SlackClient, email: string): Promise<string> {
+    const result = await client.users.lookupByEmail({ email });
+    const id = result.user?.id;
+    if (!id) throw new DeliveryFailure(permanentFailure('users_not_found'));
+    return id;
+  }
+
+  private async byName(client: SlackClient, name: string): Promise<string> {
+    const wanted = name.replace(/^@/, '').toLowerCase();
+    let cursor: string | undefined;
+    do {
+      const page = await client.users.list({ limit: 200, cursor });
+      for (const member of page.members ?? []) {
+        if (member.deleted || !member.id) continue;
+        const names = [member.name, member.profile?.display_name, member.real_name, member.profile?.real_name];
+        if (names.some((candidate) => candidate?.toLowerCase() === wanted)) return member.id;
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    throw new DeliveryFailure(permanentFailure('user_not_found', `No member of this workspace is named "${name}".`));
+  }
+
+  private async cached(key: string, load: () => Promise<string>): Promise<string> {
+    const now = (this.options.now ?? Date.now)();
+    const hit = this.cache.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    const value = await load();
+    if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.clear();
+    this.cache.set(key, { value, expires: now + (this.options.ttlMs ?? 3600_000) });
+    return value;
+  }
+}

@@ -1,0 +1,240 @@
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { withTrailingSlash } from '../config.js';
+import { AppError, notFound } from '../errors.js';
+import type { SubscriptionRow, InstallationRow, ThrottleSettings, LastSync } from '../db/schema.js';
+import { newSubscriptionId } from '../lib/ids.js';
+import { isPlaceholder, maskToken, PLACEHOLDER, type Vault } from '../lib/vault.js';
+import { parseInput } from '../lib/validation.js';
+import type { SubscriptionStore } from './subscription-store.js';
+
+/**
+ * Subscriptions (SPEC §1): validation, token sealing and masking, and the shape every API and page
+ * shows. Saving never contacts Slack.
+ */
+
+export interface SubscriptionServiceDeps {
+  store: SubscriptionStore;
+  vault: Vault;
+  config: Pick<Config, 'slack' | 'throttle'>;
+  now?: () => number;
+}
+
+export interface SubscriptionView {
+  id: string;
+  name: string;
+  version: string;
+  apiUrl: string;
+  apiToken: string;
+  clientId: string;
+  recipient: string | null;
+  throttle: ThrottleSettings;
+  authorization: {
+    method: 'oauth' | 'bot_token' | 'none';
+    status: 'OAuth Process Complete' | 'Bot token' | 'Not authorized' | 'Re-authorization required';
+    team: { id: string; name: string } | null;
+  };
+  lastSync: LastSync | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const requiredSetting = (label: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${label} must not be blank; enter ${PLACEHOLDER} when you authorise with OAuth`)
+    .max(500)
+    .refine((value) => !/\s/.test(value), `${label} must not contain spaces`);
+
+const limitsSchema = z.strictObject({
+  limit: z.number().int().min(1).max(100_000).optional(),
+  seconds: z.number().int().min(1).max(86_400).optional(),
+  concurrency: z.number().int().min(1).max(10_000).optional(),
+});
+const throttleSchema = z.strictObject({ initial: limitsSchema.optional(), ongoing: limitsSchema.optional() });
+
+const fields = {
+  name: z.string().trim().min(1).max(100),
+  version: z.string().trim().min(1).max(50),
+  apiUrl: z.url({ protocol: /^https?$/ }).max(500).transform(withTrailingSlash),
+  apiToken: requiredSetting('apiToken'),
+  clientId: requiredSetting('clientId'),
+  recipient: z
+    .string()
+    .trim()
+    .max(254)
+    .nullable()
+    .transform((value) => (value ? value : null)),
+  throttle: throttleSchema,
+};
+
+const createSchema = z.strictObject({
+  ...fields,
+  apiUrl: fields.apiUrl.optional(),
+  recipient: fields.recipient.optional(),
+  throttle: fields.throttle.optional(),
+});
+const updateSchema = z.strictObject(fields).partial();
+
+export class SubscriptionService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SubscriptionServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  list(): SubscriptionView[] {
+    const installations = this.deps.store.installationsById();
+    return this.deps.store.list().map((row) => toView(row, installations.get(row.id)));
+  }
+
+  get(id: string): SubscriptionView {
+    return this.view(this.require(id));
+  }
+
+  require(id: string): SubscriptionRow {
+    const row = this.deps.store.get(id);
+    if (!row) throw notFound(`No subscription ${JSON.stringify(id)}.`);
+    return row;
+  }
+
+  create(body: unknown): SubscriptionView {
+    const input = parseInput(createSchema, body);
+    const nameKey = input.name.toLowerCase();
+    this.assertNameFree(nameKey);
+    const now = this.now();
+    const row: SubscriptionRow = {
+      id: newSubscriptionId(),
+      name: input.name,
+      nameKey,
+      version: input.version,
+      apiUrl: input.apiUrl ?? this.deps.config.slack.apiUrl,
+      ...this.sealToken(input.apiToken),
+      clientId: input.clientId,
+      recipient: input.recipient ?? null,
+      throttle: mergeThrottle(this.deps.config.throttle, input.throttle),
+      reauthRequired: false,
+      teamId: null,
+      teamName: null,
+      lastSync: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.insertUnique(() => this.deps.store.insert(row));
+    return this.view(row);
+  }
+
+  update(id: string, body: unknown): SubscriptionView {
+    const current = this.require(id);
+    const input = parseInput(updateSchema, body);
+    const changes: Partial<SubscriptionRow> = {};
+
+    if (input.name !== undefined && input.name !== current.name) {
+      const nameKey = input.name.toLowerCase();
+      if (nameKey !== current.nameKey) this.assertNameFree(nameKey);
+      Object.assign(changes, { name: input.name, nameKey });
+    }
+    if (input.version !== undefined) changes.version = input.version;
+    if (input.clientId !== undefined) changes.clientId = input.clientId;
+    if (input.recipient !== undefined) changes.recipient = input.recipient;
+    if (input.throttle !== undefined) changes.throttle = mergeThrottle(current.throttle, input.throttle);
+
+    // The masked form (or the field left out) keeps the stored token.
+    const newToken =
+      input.apiToken !== undefined && input.apiToken !== current.apiTokenMask ? input.apiToken : undefined;
+    if (newToken !== undefined) Object.assign(changes, this.sealToken(newToken), { reauthRequired: false });
+    if (input.apiUrl !== undefined && input.apiUrl !== current.apiUrl) {
+      // A stored token must never be redirected to another host (SPEC §1). A placeholder is no token.
+      if (newToken === undefined && current.apiTokenMask !== PLACEHOLDER) {
+        throw new AppError('token_required', 400, 'Changing apiUrl needs a new apiToken in the same request.');
+      }
+      changes.apiUrl = input.apiUrl;
+    }
+
+    if (Object.keys(changes).length > 0) {
+      changes.updatedAt = this.now();
+      this.insertUnique(() => this.deps.store.update(id, changes));
+    }
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    if (!this.deps.store.delete(id)) throw notFound(`No subscription ${JSON.stringify(id)}.`);
+  }
+
+  /** Forget the stored OAuth token: the bot token applies again (SPEC §2). */
+  forgetAuthorization(id: string): void {
+    this.require(id);
+    if (this.deps.store.deleteInstallation(id)) {
+      this.deps.store.update(id, { reauthRequired: false, updatedAt: this.now() });
+    }
+  }
+
+  view(row: SubscriptionRow): SubscriptionView {
+    return toView(row, this.deps.store.getInstallation(row.id));
+  }
+
+  private sealToken(token: string): Pick<SubscriptionRow, 'apiTokenSealed' | 'apiTokenMask'> {
+    const value = isPlaceholder(token) ? PLACEHOLDER : token;
+    return { apiTokenSealed: this.deps.vault.seal(value), apiTokenMask: maskToken(value) };
+  }
+
+  private assertNameFree(nameKey: string): void {
+    if (this.deps.store.findByNameKey(nameKey)) throw nameTaken();
+  }
+
+  /** The unique index is the final word when two requests race for one name. */
+  private insertUnique(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken();
+      throw error;
+    }
+  }
+}
+
+const nameTaken = () => new AppError('name_taken', 409, 'A subscription with this name already exists.');
+
+function mergeThrottle(
+  base: ThrottleSettings,
+  patch: z.infer<typeof throttleSchema> | undefined,
+): ThrottleSettings {
+  return {
+    initial: { ...base.initial, ...definedOnly(patch?.initial) },
+    ongoing: { ...base.ongoing, ...definedOnly(patch?.ongoing) },
+  };
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function toView(row: SubscriptionRow, installation: InstallationRow | undefined): SubscriptionView {
+  const hasBotToken = row.apiTokenMask !== PLACEHOLDER;
+  const method = installation ? 'oauth' : hasBotToken ? 'bot_token' : 'none';
+  const status = row.reauthRequired
+    ? 'Re-authorization required'
+    : method === 'oauth'
+      ? 'OAuth Process Complete'
+      : method === 'bot_token'
+        ? 'Bot token'
+        : 'Not authorized';
+  const teamId = installation?.teamId ?? row.teamId;
+  const teamName = installation?.teamName ?? row.teamName;
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    apiUrl: row.apiUrl,
+    apiToken: row.apiTokenMask,
+    clientId: row.clientId,
+    recipient: row.recipient,
+    throttle: row.throttle,
+    authorization: { method, status, team: teamId ? { id: teamId, name: teamName ?? '' } : null },
+    lastSync: row.lastSync,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,84 @@
+import { eq, or, asc } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import {
+  subscriptions,
+  oauthInstallations,
+  type SubscriptionRow,
+  type InstallationRow,
+  type LastSync,
+} from '../db/schema.js';
+
+/** Persistence of subscriptions and their OAuth installations. Knows nothing of HTTP. */
+export class SubscriptionStore {
+  constructor(private readonly db: Db) {}
+
+  list(): SubscriptionRow[] {
+    return this.db.select().from(subscriptions).orderBy(asc(subscriptions.createdAt)).all();
+  }
+
+  get(id: string): SubscriptionRow | undefined {
+    return this.db.select().from(subscriptions).where(eq(subscriptions.id, id)).get();
+  }
+
+  /** An alert names its subscription by id, or else by name ignoring case (SPEC §3). */
+  findByIdOrName(ref: string): SubscriptionRow | undefined {
+    return this.db
+      .select()
+      .from(subscriptions)
+      .where(or(eq(subscriptions.id, ref), eq(subscriptions.nameKey, ref.toLowerCase())))
+      .get();
+  }
+
+  findByNameKey(nameKey: string): SubscriptionRow | undefined {
+    return this.db.select().from(subscriptions).where(eq(subscriptions.nameKey, nameKey)).get();
+  }
+
+  insert(row: SubscriptionRow): void {
+    this.db.insert(subscriptions).values(row).run();
+  }
+
+  update(id: string, changes: Partial<SubscriptionRow>): void {
+    this.db.update(subscriptions).set(changes).where(eq(subscriptions.id, id)).run();
+  }
+
+  /** Deletes the subscription and its OAuth installation together; alert records stay. */
+  delete(id: string): boolean {
+    return this.db.transaction((tx) => {
+      tx.delete(oauthInstallations).where(eq(oauthInstallations.subscriptionId, id)).run();
+      return tx.delete(subscriptions).where(eq(subscriptions.id, id)).run().changes > 0;
+    });
+  }
+
+  getInstallation(subscriptionId: string): InstallationRow | undefined {
+    return this.db
+      .select()
+      .from(oauthInstallations)
+      .where(eq(oauthInstallations.subscriptionId, subscriptionId))
+      .get();
+  }
+
+  /** Map of subscription id → installation, for listing without one query per row. */
+  installationsById(): Map<string, InstallationRow> {
+    const rows = this.db.select().from(oauthInstallations).all();
+    return new Map(rows.map((row) => [row.subscriptionId, row]));
+  }
+
+  deleteInstallation(subscriptionId: string): boolean {
+    return (
+      this.db.delete(oauthInstallations).where(eq(oauthInstallations.subscriptionId, subscriptionId)).run()
+        .changes > 0
+    );
+  }
+
+  markReauthRequired(id: string, now = Date.now()): void {
+    this.update(id, { reauthRequired: true, updatedAt: now });
+  }
+
+  recordTeam(id: string, team: { id: string; name: string }): void {
+    this.update(id, { teamId: team.id, teamName: team.name });
+  }
+
+  recordLastSync(id: string, lastSync: LastSync): void {
+    this.update(id, { lastSync });
+  }
+}

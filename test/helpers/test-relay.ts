@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { startWeb, type WebProcess } from '../../src/server.js';
+import { startWorker, type WorkerProcess } from '../../workers/worker.js';
+import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
+
+/**
+ * A whole relay for one test file: real SQLite file, real Redis (the run's, under a prefix of its
+ * own), the web app on a free port, a worker in this process, and the Slack sandbox that the
+ * subscriptions point at. Logs go to a file so tests can read (and scan) them.
+ */
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export interface TestRelay {
+  dir: string;
+  config: Config;
+  sandbox: SlackSandbox;
+  web: WebProcess;
+  worker: WorkerProcess | null;
+  apiKey: string;
+  logFile: string;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  createSubscription(overrides?: Record<string, unknown>): Promise<any>;
+  waitForAlert(id: string, statuses?: string[], timeoutMs?: number): Promise<any>;
+  startWorker(): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+export const BOT_TOKEN = 'xoxb-1111111111-2222222222-abcdEFGHijklMNOPqrst';
+
+export async function startTestRelay(
+  options: { env?: Record<string, string>; worker?: boolean; sandbox?: SlackSandboxOptions; redisUrl?: string } = {},
+): Promise<TestRelay> {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-test-'));
+  const sandbox = createSlackSandbox(options.sandbox);
+  await sandbox.listen(0);
+  const apiKey = `test_${randomBytes(12).toString('hex')}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATABASE_PATH: join(dir, 'relay.db'),
+    REDIS_URL: options.redisUrl ?? inject('redisUrl'),
+    QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    API_KEYS: `${apiKey},second_${randomBytes(8).toString('hex')}`,
+    ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+    SLACK_API_URL: sandbox.apiUrl,
+    RETRY_BASE_MS: '50',
+    DELIVERY_ATTEMPTS: '4',
+    SLACK_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  const logFile = join(dir, 'relay.log');
+  const logger = createLogger({ level: 'debug', destination: pino.destination({ dest: logFile, sync: true }) });
+  const web = await startWeb(config, logger);
+  const workers: WorkerProcess[] = [];
+  const spawnWorker = async () => {
+    const worker = await startWorker(config, logger);
+    workers.push(worker);
+    return worker;
+  };
+  const worker = options.worker === false ? null : await spawnWorker();
+
+  const api: TestRelay['api'] = async (method, path, body, headers = {}) => {
+    const init: RequestInit = {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...headers },
+    };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${web.url}${path}`, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as any, text, headers: res.headers };
+  };
+
+  return {
+    dir,
+    config,
+    sandbox,
+    web,
+    worker,
+    apiKey,
+    logFile,
+    api,
+    startWorker: spawnWorker,
+    async createSubscription(overrides = {}) {
+      const res = await api('POST', '/api/v1/subscriptions', {
+        name: `Sub ${randomBytes(4).toString('hex')}`,
+        version: 'v1.0',
+        apiUrl: sandbox.apiUrl,
+        apiToken: BOT_TOKEN,
+        clientId: '1234567890.0987654321',
+        recipient: 'U0ALICE',
+        ...overrides,
+      });
+      if (res.status !== 201) throw new Error(`create subscription: ${res.status} ${res.text}`);
+      return res.body;
+    },
+    async waitForAlert(id, statuses = ['delivered', 'failed'], timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: any;
+      while (Date.now() < deadline) {
+        last = (await api('GET', `/api/v1/alerts/${id}`)).body;
+        if (statuses.includes(last?.status)) return last;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`alert ${id} did not reach ${statuses.join('|')}; last: ${JSON.stringify(last)}`);
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close().catch(() => {})));
+      await web.close().catch(() => {});
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

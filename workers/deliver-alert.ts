@@ -1,0 +1,136 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { AlertStore } from '../src/alerts/alert-store.js';
+import type { SubscriptionStore } from '../src/subscriptions/subscription-store.js';
+import type { Vault } from '../src/lib/vault.js';
+import type { Logger } from '../src/lib/logger.js';
+import { deliveryJobSchema, type DeliveryJob } from '../src/queues/delivery-job.js';
+import { pickToken, type PickedToken } from '../src/slack/token-precedence.js';
+import { classifySlackError, permanentFailure, type SlackFailure } from '../src/slack/classify-error.js';
+import type { SlackClientFactory } from '../src/slack/client-factory.js';
+import { DeliveryFailure, type MemberDirectory } from '../src/slack/member-directory.js';
+import { formatAlertMessage } from '../src/slack/alert-message.js';
+
+/**
+ * One delivery attempt: a function of (job, deps), no process state of its own. It keeps the alert
+ * record in step with the job (SPEC §3) and turns every outcome into what BullMQ should do:
+ * return (done), DelayedError (rate limit, attempt not counted), UnrecoverableError (permanent
+ * failure), or a plain error (transient: BullMQ retries with backoff).
+ */
+
+export interface DeliveryDeps {
+  alerts: AlertStore;
+  subscriptions: SubscriptionStore;
+  vault: Vault;
+  slack: SlackClientFactory;
+  directory: MemberDirectory;
+  /** SLACK_API_URL: where OAuth tokens are sent */
+  oauthApiUrl: string;
+  logger: Logger;
+}
+
+export type DeliveryOutcome =
+  | { outcome: 'delivered'; channel: string; ts: string }
+  | { outcome: 'skipped'; reason: 'no_record' | 'already_delivered' };
+
+export async function deliverAlert(job: Job, token: string | undefined, deps: DeliveryDeps): Promise<DeliveryOutcome> {
+  const parsed = deliveryJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError('invalid_job: the job data does not match the delivery schema');
+  const data = parsed.data;
+
+  const record = deps.alerts.get(data.alertId);
+  // No record: the intake answered 503 and removed it, so the client never took this alert as sent.
+  if (!record) return { outcome: 'skipped', reason: 'no_record' };
+  // A job re-run after a crash between posting and completing must not post twice.
+  if (record.status === 'delivered') return { outcome: 'skipped', reason: 'already_delivered' };
+
+  const subscription = deps.subscriptions.get(data.subscriptionId);
+  if (!subscription) return failPermanently(deps, data, permanentFailure('subscription_deleted'), job.attemptsMade, null);
+
+  const picked = pickToken({
+    oauthToken: openInstallationToken(deps, data.subscriptionId),
+    botToken: deps.vault.open(subscription.apiTokenSealed),
+    subscriptionApiUrl: subscription.apiUrl,
+    oauthApiUrl: deps.oauthApiUrl,
+  });
+  if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
+
+  deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
+  const attempt = job.attemptsMade + 1;
+  try {
+    const result = await post(deps, data, picked);
+    deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
+    return { outcome: 'delivered', ...result };
+  } catch (error) {
+    const failure = error instanceof DeliveryFailure ? error.failure : classifySlackError(error);
+    return handleFailure(job, token, deps, data, picked, failure, attempt);
+  }
+}
+
+async function post(
+  deps: DeliveryDeps,
+  data: DeliveryJob,
+  picked: PickedToken,
+): Promise<{ channel: string; ts: string }> {
+  const client = deps.slack.client(picked.apiUrl, picked.token);
+  const scope = `${data.subscriptionId}:${picked.source}`;
+  const userId = await deps.directory.userId(client, scope, data.recipient);
+  const channel = await deps.directory.dmChannel(client, scope, userId);
+  const { text, blocks } = formatAlertMessage(data.message);
+  const result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });
+  if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'unknown_error'));
+  return { channel: result.channel ?? channel, ts: result.ts };
+}
+
+async function handleFailure(
+  job: Job,
+  token: string | undefined,
+  deps: DeliveryDeps,
+  data: DeliveryJob,
+  picked: PickedToken,
+  failure: SlackFailure,
+  attempt: number,
+): Promise<never> {
+  const log = deps.logger.child({ alertId: data.alertId, subscriptionId: data.subscriptionId, code: failure.code });
+  if (failure.kind === 'rate_limited') {
+    // Waiting for Slack is not an attempt: the job goes back to the delayed set unchanged.
+    deps.alerts.setStatus(data.alertId, 'queued');
+    log.info({ retryAfterMs: failure.retryAfterMs }, 'Slack rate limit; delivery delayed');
+    await job.moveToDelayed(Date.now() + failure.retryAfterMs, token);
+    throw new DelayedError();
+  }
+  if (failure.kind === 'permanent') {
+    if (failure.reauthorize) deps.subscriptions.markReauthRequired(data.subscriptionId);
+    if (failure.code === 'channel_not_found') deps.directory.forget(`${data.subscriptionId}:${picked.source}`);
+    return failPermanently(deps, data, failure, attempt, picked);
+  }
+  const maxAttempts = job.opts.attempts ?? 1;
+  if (attempt >= maxAttempts) {
+    deps.alerts.markFailed(data.alertId, failure, { attempts: attempt });
+    log.warn({ attempt }, 'delivery failed: attempts exhausted');
+  } else {
+    deps.alerts.setStatus(data.alertId, 'retrying', {
+      attempts: attempt,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+    });
+    log.info({ attempt }, 'transient Slack failure; will retry');
+  }
+  throw new Error(`${failure.code}: ${failure.message}`);
+}
+
+function failPermanently(
+  deps: DeliveryDeps,
+  data: DeliveryJob,
+  failure: SlackFailure,
+  attempts: number,
+  picked: PickedToken | null,
+): never {
+  deps.alerts.markFailed(data.alertId, failure, { attempts, tokenSource: picked?.source ?? null });
+  deps.logger.warn({ alertId: data.alertId, subscriptionId: data.subscriptionId, code: failure.code }, 'delivery failed');
+  throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+}
+
+function openInstallationToken(deps: DeliveryDeps, subscriptionId: string): string | null {
+  const installation = deps.subscriptions.getInstallation(subscriptionId);
+  return installation ? deps.vault.open(installation.accessTokenSealed) : null;
+}

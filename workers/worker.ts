@@ -1,0 +1,50 @@
+import type { Worker } from 'bullmq';
+import { loadConfig, type Config } from '../src/config.js';
+import { createCore, type Core } from '../src/core.js';
+import { createLogger, type Logger } from '../src/lib/logger.js';
+import { runMain } from '../src/lib/run-main.js';
+import { createRedis } from '../src/queues/redis.js';
+import { SlackClientFactory } from '../src/slack/client-factory.js';
+import { MemberDirectory } from '../src/slack/member-directory.js';
+import { createDeliveryWorkers } from './delivery-workers.js';
+
+/** A worker process: consumes both delivery queues until SIGTERM, then finishes in-flight jobs. */
+
+export interface WorkerProcess {
+  workers: Worker[];
+  core: Core;
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config, logger: Logger, core = createCore(config)): Promise<WorkerProcess> {
+  const connection = createRedis(config.redisUrl, 'worker');
+  const workers = createDeliveryWorkers(connection, config, {
+    alerts: core.alerts,
+    subscriptions: core.subscriptions,
+    vault: core.vault,
+    slack: new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger }),
+    directory: new MemberDirectory(),
+    oauthApiUrl: config.slack.apiUrl,
+    logger,
+  });
+  for (const worker of workers) void worker.run();
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  return {
+    workers,
+    core,
+    async close() {
+      // close() waits for the jobs in flight and takes no new ones.
+      await Promise.all(workers.map((worker) => worker.close()));
+      connection.disconnect();
+      core.db.$client.close();
+    },
+  };
+}
+
+runMain(import.meta.url, async () => {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  const worker = await startWorker(config, logger);
+  logger.info({ concurrency: config.worker.concurrency }, 'worker process consuming alerts-initial and alerts-ongoing');
+  return () => worker.close();
+});
