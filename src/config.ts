@@ -17,7 +17,7 @@ const url = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallba
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(3000, 0),
-  PUBLIC_URL: url('http://localhost:3000'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: optionalText,
   QUEUE_PREFIX: z
     .string()
@@ -140,7 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
-    publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+    // Unset, it follows PORT: http://localhost:3000 with the defaults (SPEC §5).
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlExplicit: e.REDIS_URL !== undefined,
     queuePrefix: e.QUEUE_PREFIX,

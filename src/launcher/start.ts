@@ -1,4 +1,5 @@
-import { dirname, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { projectRoot } from '../lib/project-root.js';
 import { loadConfig } from '../config.js';
 import { runMain } from '../lib/run-main.js';
 import { readProcfile } from './procfile.js';
@@ -15,9 +16,10 @@ const FORMATION: Record<string, number> = { web: 1, worker: 2 };
 
 runMain(import.meta.url, async () => {
   const config = loadConfig();
-  const procfile = readProcfile(resolve('Procfile'));
-  const supervisor = new Supervisor();
-  const infra = new Supervisor();
+  const root = projectRoot();
+  const procfile = readProcfile(join(root, 'Procfile'));
+  const supervisor = new Supervisor({ cwd: root });
+  const infra = new Supervisor({ cwd: root });
   const say = (line: string) => process.stdout.write(`start    | ${line}\n`);
 
   if (!config.redisUrlExplicit && !(await redisAnswers('127.0.0.1', 6379))) {

@@ -19,15 +19,26 @@ export class Supervisor {
   readonly exited: Promise<{ name: string; code: number | null }>;
   private resolveExited!: (value: { name: string; code: number | null }) => void;
 
-  constructor(private readonly options: { graceMs?: number; write?: (line: string) => void } = {}) {
+  constructor(private readonly options: { cwd?: string; graceMs?: number; write?: (line: string) => void } = {}) {
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
     process.once('exit', () => this.killAll());
   }
 
   start(spec: ChildSpec): ChildProcess {
+    return this.spawn(spec, true);
+  }
+
+  /** Run a one-off command (the release phase) to completion; its exit stops nothing else. */
+  async run(spec: ChildSpec): Promise<number | null> {
+    const child = this.spawn(spec, false);
+    return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  private spawn(spec: ChildSpec, longRunning: boolean): ChildProcess {
     // `exec` makes the shell become the command, so signals reach it directly.
     // Own process group: a terminal's Ctrl-C reaches only us, and we stop children in order.
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
+      cwd: this.options.cwd,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -40,15 +51,9 @@ export class Supervisor {
     child.on('exit', (code, signal) => {
       this.children.delete(spec.name);
       this.write(`${label}| exited (${signal ?? `code ${code}`})`);
-      this.resolveExited({ name: spec.name, code });
+      if (longRunning) this.resolveExited({ name: spec.name, code });
     });
     return child;
-  }
-
-  /** Run a one-off command (the release phase) to completion. */
-  async run(spec: ChildSpec): Promise<number | null> {
-    const child = this.start(spec);
-    return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
   get running(): string[] {
