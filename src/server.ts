@@ -8,6 +8,7 @@ import { SubscriptionService } from './subscriptions/subscription-service.js';
 import { AlertIntake } from './alerts/alert-intake.js';
 import { AlertQueries } from './alerts/alert-queries.js';
 import { createApp } from './http/create-app.js';
+import { createInstaller } from './slack/oauth/installer.js';
 import { runMain } from './lib/run-main.js';
 
 /** The web process: config → dependencies → app → listen, and a graceful stop. */
@@ -24,6 +25,10 @@ export async function startWeb(config: Config, logger: Logger, core = createCore
   const queues = new AlertQueues(redis, config);
   const app = createApp({
     apiKeys: config.apiKeys,
+    adminPassword: config.adminPassword,
+    publicUrl: config.publicUrl,
+    installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger }),
+    subscriptionStore: core.subscriptions,
     subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config }),
     intake: new AlertIntake({ alerts: core.alerts, subscriptions: core.subscriptions, queues }),
     queries: new AlertQueries(core.alerts, core.subscriptions),

@@ -9,6 +9,7 @@ import { classifySlackError, permanentFailure, type SlackFailure } from '../src/
 import type { SlackClientFactory } from '../src/slack/client-factory.js';
 import { DeliveryFailure, type MemberDirectory } from '../src/slack/member-directory.js';
 import { formatAlertMessage } from '../src/slack/alert-message.js';
+import type { OAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
 
 /**
  * One delivery attempt: a function of (job, deps), no process state of its own. It keeps the alert
@@ -23,6 +24,7 @@ export interface DeliveryDeps {
   vault: Vault;
   slack: SlackClientFactory;
   directory: MemberDirectory;
+  oauthTokens: OAuthTokens;
   /** SLACK_API_URL: where OAuth tokens are sent */
   oauthApiUrl: string;
   logger: Logger;
@@ -46,23 +48,35 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
   const subscription = deps.subscriptions.get(data.subscriptionId);
   if (!subscription) return failPermanently(deps, data, permanentFailure('subscription_deleted'), job.attemptsMade, null);
 
-  const picked = pickToken({
-    oauthToken: openInstallationToken(deps, data.subscriptionId),
-    botToken: deps.vault.open(subscription.apiTokenSealed),
-    subscriptionApiUrl: subscription.apiUrl,
-    oauthApiUrl: deps.oauthApiUrl,
-  });
-  if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
-
-  deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
   const attempt = job.attemptsMade + 1;
+  let picked: PickedToken | null = null;
   try {
-    const result = await post(deps, data, picked);
+    picked = pickToken({
+      oauthToken: await deps.oauthTokens.current(data.subscriptionId),
+      botToken: deps.vault.open(subscription.apiTokenSealed),
+      subscriptionApiUrl: subscription.apiUrl,
+      oauthApiUrl: deps.oauthApiUrl,
+    });
+    if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
+    deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
+    const result = await postRefreshingOnce(deps, data, picked);
     deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
     return { outcome: 'delivered', ...result };
   } catch (error) {
+    if (error instanceof UnrecoverableError) throw error;
     const failure = error instanceof DeliveryFailure ? error.failure : classifySlackError(error);
     return handleFailure(job, token, deps, data, picked, failure, attempt);
+  }
+}
+
+/** A rotated OAuth token that Slack calls expired is refreshed once, and the post tried again. */
+async function postRefreshingOnce(deps: DeliveryDeps, data: DeliveryJob, picked: PickedToken) {
+  try {
+    return await post(deps, data, picked);
+  } catch (error) {
+    if (picked.source !== 'oauth' || classifySlackError(error).code !== 'token_expired') throw error;
+    const token = await deps.oauthTokens.refresh(data.subscriptionId, picked.token);
+    return post(deps, data, { ...picked, token });
   }
 }
 
@@ -86,7 +100,7 @@ async function handleFailure(
   token: string | undefined,
   deps: DeliveryDeps,
   data: DeliveryJob,
-  picked: PickedToken,
+  picked: PickedToken | null,
   failure: SlackFailure,
   attempt: number,
 ): Promise<never> {
@@ -100,7 +114,7 @@ async function handleFailure(
   }
   if (failure.kind === 'permanent') {
     if (failure.reauthorize) deps.subscriptions.markReauthRequired(data.subscriptionId);
-    if (failure.code === 'channel_not_found') deps.directory.forget(`${data.subscriptionId}:${picked.source}`);
+    if (failure.code === 'channel_not_found' && picked) deps.directory.forget(`${data.subscriptionId}:${picked.source}`);
     return failPermanently(deps, data, failure, attempt, picked);
   }
   const maxAttempts = job.opts.attempts ?? 1;
@@ -128,9 +142,4 @@ function failPermanently(
   deps.alerts.markFailed(data.alertId, failure, { attempts, tokenSource: picked?.source ?? null });
   deps.logger.warn({ alertId: data.alertId, subscriptionId: data.subscriptionId, code: failure.code }, 'delivery failed');
   throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
-}
-
-function openInstallationToken(deps: DeliveryDeps, subscriptionId: string): string | null {
-  const installation = deps.subscriptions.getInstallation(subscriptionId);
-  return installation ? deps.vault.open(installation.accessTokenSealed) : null;
 }

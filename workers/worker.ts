@@ -6,6 +6,7 @@ import { runMain } from '../src/lib/run-main.js';
 import { createRedis } from '../src/queues/redis.js';
 import { SlackClientFactory } from '../src/slack/client-factory.js';
 import { MemberDirectory } from '../src/slack/member-directory.js';
+import { OAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
 import { createDeliveryWorkers } from './delivery-workers.js';
 
 /** A worker process: consumes both delivery queues until SIGTERM, then finishes in-flight jobs. */
@@ -18,12 +19,23 @@ export interface WorkerProcess {
 
 export async function startWorker(config: Config, logger: Logger, core = createCore(config)): Promise<WorkerProcess> {
   const connection = createRedis(config.redisUrl, 'worker');
+  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger });
   const workers = createDeliveryWorkers(connection, config, {
     alerts: core.alerts,
     subscriptions: core.subscriptions,
     vault: core.vault,
-    slack: new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger }),
+    slack,
     directory: new MemberDirectory(),
+    oauthTokens: new OAuthTokens({
+      redis: connection,
+      keyPrefix: config.queuePrefix,
+      subscriptions: core.subscriptions,
+      vault: core.vault,
+      slack,
+      apiUrl: config.slack.apiUrl,
+      oauth: config.slack.oauth,
+      logger,
+    }),
     oauthApiUrl: config.slack.apiUrl,
     logger,
   });

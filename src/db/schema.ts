@@ -58,6 +58,17 @@ export const oauthInstallations = sqliteTable('oauth_installations', {
   updatedAt: integer().notNull(),
 });
 
+/**
+ * Pending OAuth flows: single-use `state` values (stored as sha-256 digests), each bound to one
+ * subscription and expiring after 10 minutes (SPEC §2).
+ */
+export const oauthStates = sqliteTable('oauth_states', {
+  stateDigest: text().primaryKey(),
+  subscriptionId: text().notNull(),
+  installOptions: text({ mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  expiresAt: integer().notNull(),
+});
+
 export type AlertStatus = 'queued' | 'delivering' | 'retrying' | 'delivered' | 'failed';
 export type TokenSource = 'oauth' | 'bot_token';
 

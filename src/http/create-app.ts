@@ -3,6 +3,11 @@ import type { AlertIntake } from '../alerts/alert-intake.js';
 import type { AlertQueries } from '../alerts/alert-queries.js';
 import type { SubscriptionService } from '../subscriptions/subscription-service.js';
 import type { Logger } from '../lib/logger.js';
+import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import type { Installer } from '../slack/oauth/installer.js';
+import { requireAdmin } from './admin-auth.js';
+import { STYLESHEET } from './pages/stylesheet.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { requireApiKey } from './auth.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -11,6 +16,10 @@ import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppDeps {
   apiKeys: string[];
+  adminPassword: string;
+  publicUrl: string;
+  installer: Installer | null;
+  subscriptionStore: SubscriptionStore;
   subscriptions: SubscriptionService;
   intake: AlertIntake;
   queries: AlertQueries;
@@ -24,6 +33,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback');
 
   app.use(healthRoutes(deps.health));
+  app.get('/assets/relay.css', (_req, res) => {
+    res.type('css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
+  });
+  const admin = requireAdmin(deps.adminPassword);
+  app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 
   const api = express.Router();
   api.use(requireApiKey(deps.apiKeys));

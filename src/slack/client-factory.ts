@@ -27,7 +27,7 @@ export class SlackClientFactory {
         rejectRateLimitedCalls: true,
         retryConfig: { retries: 0 },
         logLevel: LogLevel.ERROR,
-        logger: slackLogger(this.options.logger),
+        logger: slackLogger(this.options.logger.child({ component: 'slack-sdk' })),
       });
       this.clients.set(key, client);
     }
@@ -35,14 +35,14 @@ export class SlackClientFactory {
   }
 }
 
-function slackLogger(logger: Logger) {
-  const child = logger.child({ component: 'slack-sdk' });
+/** The Slack SDKs' logger interface, onto ours (so their lines are redacted like ours). */
+export function slackLogger(logger: Logger) {
   let level = LogLevel.ERROR;
   return {
-    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
-    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => child.warn(msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => child.error(msg.map(String).join(' ')),
+    debug: (...msg: unknown[]) => logger.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => logger.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => logger.warn(msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => logger.error(msg.map(String).join(' ')),
     setLevel: (next: typeof level) => {
       level = next;
     },

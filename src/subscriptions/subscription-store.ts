@@ -63,6 +63,23 @@ export class SubscriptionStore {
     return new Map(rows.map((row) => [row.subscriptionId, row]));
   }
 
+  /** Store an OAuth authorisation: replaces any earlier one and clears re-authorisation. */
+  saveInstallation(row: InstallationRow): void {
+    this.db.transaction((tx) => {
+      const { subscriptionId: _id, createdAt: _created, ...changes } = row;
+      tx.insert(oauthInstallations).values(row).onConflictDoUpdate({ target: oauthInstallations.subscriptionId, set: changes }).run();
+      tx.update(subscriptions).set({ reauthRequired: false, updatedAt: row.updatedAt }).where(eq(subscriptions.id, row.subscriptionId)).run();
+    });
+  }
+
+  /** A refreshed token pair (token rotation). */
+  updateInstallationTokens(
+    subscriptionId: string,
+    tokens: Pick<InstallationRow, 'accessTokenSealed' | 'refreshTokenSealed' | 'expiresAt' | 'updatedAt'>,
+  ): void {
+    this.db.update(oauthInstallations).set(tokens).where(eq(oauthInstallations.subscriptionId, subscriptionId)).run();
+  }
+
   deleteInstallation(subscriptionId: string): boolean {
     return (
       this.db.delete(oauthInstallations).where(eq(oauthInstallations.subscriptionId, subscriptionId)).run()

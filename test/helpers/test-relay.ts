@@ -9,6 +9,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { startWeb, type WebProcess } from '../../src/server.js';
 import { startWorker, type WorkerProcess } from '../../workers/worker.js';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
+import { freePort } from './redis-server.js';
 
 /**
  * A whole relay for one test file: real SQLite file, real Redis (the run's, under a prefix of its
@@ -41,15 +42,30 @@ export interface TestRelay {
 export const BOT_TOKEN = 'xoxb-1111111111-2222222222-abcdEFGHijklMNOPqrst';
 
 export async function startTestRelay(
-  options: { env?: Record<string, string>; worker?: boolean; sandbox?: SlackSandboxOptions; redisUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    worker?: boolean;
+    sandbox?: SlackSandboxOptions;
+    redisUrl?: string;
+    /** configure the relay's own Slack app against the sandbox */
+    oauth?: boolean | { rotateTokens: true; tokenTtlSeconds: number };
+  } = {},
 ): Promise<TestRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-test-'));
-  const sandbox = createSlackSandbox(options.sandbox);
+  const oauthApp = { clientId: '1111.2222', clientSecret: `secret-${randomBytes(8).toString('hex')}` };
+  const rotation = typeof options.oauth === 'object' ? options.oauth : {};
+  const sandbox = createSlackSandbox({ ...(options.oauth ? { oauth: { ...oauthApp, ...rotation } } : {}), ...options.sandbox });
   await sandbox.listen(0);
   const apiKey = `test_${randomBytes(12).toString('hex')}`;
+  const port = await freePort();
   const config = loadConfig({
     NODE_ENV: 'test',
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SLACK_AUTHORIZE_URL: `${sandbox.url}/oauth/v2/authorize`,
+    ...(options.oauth
+      ? { SLACK_CLIENT_ID: oauthApp.clientId, SLACK_CLIENT_SECRET: oauthApp.clientSecret, SLACK_STATE_SECRET: 'state-secret' }
+      : {}),
     DATABASE_PATH: join(dir, 'relay.db'),
     REDIS_URL: options.redisUrl ?? inject('redisUrl'),
     QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,

@@ -1,0 +1,92 @@
+import { Router, type RequestHandler } from 'express';
+import slackOAuth from '@slack/oauth';
+import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
+import { OAUTH_SCOPES, redirectUri, type Installer } from '../../slack/oauth/installer.js';
+import { messagePage } from '../pages/layout.js';
+
+const { ErrorCode } = slackOAuth;
+
+/**
+ * The padlock (`/oauth/start`, admin only) and Slack's redirect back (`/oauth/callback`).
+ * Every refusal is a 4xx page that says what happened and what to do, never the library's 500
+ * page, and stores nothing.
+ */
+export function oauthRoutes(deps: {
+  installer: Installer | null;
+  subscriptions: SubscriptionStore;
+  publicUrl: string;
+  requireAdmin: RequestHandler;
+}): Router {
+  const router = Router();
+  const settings = (id: string) => ({ href: `/subscriptions/${encodeURIComponent(id)}`, label: 'Back to the subscription' });
+  const home = { href: '/', label: 'Back to the subscriptions' };
+
+  router.get('/oauth/start', deps.requireAdmin, async (req, res) => {
+    const id = typeof req.query.subscription === 'string' ? req.query.subscription : '';
+    if (!deps.installer) {
+      return messagePage(res, 400, {
+        title: 'OAuth is not configured',
+        message:
+          'This relay has no Slack app of its own. Set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET ' +
+          '(see the README), or enter a bot token in the subscription instead.',
+        next: id ? settings(id) : home,
+      });
+    }
+    if (!id || !deps.subscriptions.get(id)) {
+      return messagePage(res, 404, { title: 'No such subscription', message: 'Start OAuth from a subscription’s settings.', next: home });
+    }
+    await deps.installer.handleInstallPath(req, res, {}, { scopes: OAUTH_SCOPES, redirectUri: redirectUri(deps.publicUrl), metadata: id });
+  });
+
+  router.get('/oauth/callback', async (req, res) => {
+    if (!deps.installer) {
+      return messagePage(res, 400, { title: 'OAuth is not configured', message: 'This relay has no Slack app of its own.', next: home });
+    }
+    await deps.installer.handleCallback(req, res, {
+      beforeInstallation: async (options, _req, response) => {
+        if (options.metadata && deps.subscriptions.get(options.metadata)) return true;
+        messagePage(response as never, 404, {
+          title: 'Subscription not found',
+          message: 'The subscription this authorization was started for no longer exists. Nothing was stored.',
+          next: home,
+        });
+        return false;
+      },
+      success: (installation, _options, _req, response) => {
+        const id = installation.metadata ?? '';
+        messagePage(response as never, 200, {
+          title: 'Authorization Complete',
+          message: `The relay may now send direct messages in ${installation.team?.name ?? 'your workspace'}. The subscription shows “OAuth Process Complete”.`,
+          next: settings(id),
+        });
+      },
+      failure: (error, options, _req, response) => {
+        const [status, page] = describeFailure(error as Error & { code?: string });
+        messagePage(response as never, status, { ...page, next: options.metadata ? settings(options.metadata) : home });
+      },
+    });
+  });
+  return router;
+}
+
+function describeFailure(error: Error & { code?: string }): [number, { title: string; message: string }] {
+  switch (error.code) {
+    case ErrorCode.AuthorizationError:
+      return [403, { title: 'Authorization cancelled', message: 'Access was not granted in Slack, so nothing was stored. Click the padlock again to retry.' }];
+    case ErrorCode.InvalidStateError:
+    case ErrorCode.MissingStateError:
+      return [400, {
+        title: 'Authorization link not valid',
+        message: `${error.message.startsWith('The state parameter is not for this browser') ? 'This authorization was started in another browser, or its cookie is missing (it needs HTTPS or localhost).' : error.message} Nothing was stored. Start again from the padlock; links expire after 10 minutes and work once.`
+      }];
+    case ErrorCode.MissingCodeError:
+      return [400, { title: 'Authorization incomplete', message: 'Slack sent no authorization code. Nothing was stored. Start again from the padlock.' }];
+    default: {
+      const slackError = (error as { data?: { error?: string } }).data?.error;
+      return [400, {
+        title: 'Authorization failed',
+        message: `Slack refused the exchange${slackError ? ` (${slackError})` : ''}. Nothing was stored. Start again from the padlock; if it keeps failing, check SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and the app’s redirect URL.`
+      }];
+    }
+  }
+}

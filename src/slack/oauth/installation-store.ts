@@ -1,0 +1,39 @@
+import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
+import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
+import type { Vault } from '../../lib/vault.js';
+
+/**
+ * Stores what an OAuth exchange returned for the subscription that started the flow (carried as
+ * the flow's metadata), with its tokens sealed. A new authorisation replaces the old one and
+ * clears "Re-authorization required".
+ */
+export class SubscriptionInstallationStore implements InstallationStore {
+  constructor(
+    private readonly store: SubscriptionStore,
+    private readonly vault: Vault,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async storeInstallation(installation: Installation): Promise<void> {
+    const subscriptionId = installation.metadata;
+    const bot = installation.bot;
+    if (!subscriptionId || !bot?.token) throw new Error('the installation has no subscription or no bot token');
+    this.store.saveInstallation({
+      subscriptionId,
+      teamId: installation.team?.id ?? null,
+      teamName: installation.team?.name ?? null,
+      botUserId: bot.userId ?? null,
+      scopes: bot.scopes?.join(',') ?? null,
+      accessTokenSealed: this.vault.seal(bot.token),
+      refreshTokenSealed: bot.refreshToken ? this.vault.seal(bot.refreshToken) : null,
+      expiresAt: bot.expiresAt ? bot.expiresAt * 1000 : null,
+      createdAt: this.now(),
+      updatedAt: this.now(),
+    });
+  }
+
+  async fetchInstallation(_query: InstallationQuery<boolean>): Promise<Installation> {
+    // The relay looks installations up by subscription (SubscriptionStore), never by team.
+    throw new Error('installations are looked up by subscription, not by team');
+  }
+}
