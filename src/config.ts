@@ -43,6 +43,8 @@ const envSchema = z.object({
   WORKER_LOCK_MS: int(30_000, 100),
   STALLED_INTERVAL_MS: int(30_000, 100),
   SLACK_TIMEOUT_MS: int(10_000, 100),
+  SWEEP_INTERVAL_MS: int(30_000, 100),
+  SWEEP_MIN_AGE_MS: int(60_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -81,6 +83,9 @@ export interface Config {
     retryBaseMs: number;
     lockMs: number;
     stalledIntervalMs: number;
+    /** the lost-job sweep: how often, and how old a waiting record must be to be checked */
+    sweepIntervalMs: number;
+    sweepMinAgeMs: number;
   };
   logLevel: string;
 }
@@ -174,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: e.RETRY_BASE_MS,
       lockMs: e.WORKER_LOCK_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+      sweepMinAgeMs: e.SWEEP_MIN_AGE_MS,
     },
     logLevel: e.LOG_LEVEL,
   };

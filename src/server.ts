@@ -4,6 +4,7 @@ import { createCore, type Core } from './core.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createRedis } from './queues/redis.js';
 import { AlertQueues } from './queues/alert-queues.js';
+import { SubscriptionThrottle } from './queues/subscription-throttle.js';
 import { SubscriptionService } from './subscriptions/subscription-service.js';
 import { AlertIntake } from './alerts/alert-intake.js';
 import { AlertQueries } from './alerts/alert-queries.js';
@@ -30,7 +31,12 @@ export async function startWeb(config: Config, logger: Logger, core = createCore
     installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger }),
     subscriptionStore: core.subscriptions,
     subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config }),
-    intake: new AlertIntake({ alerts: core.alerts, subscriptions: core.subscriptions, queues }),
+    intake: new AlertIntake({
+      alerts: core.alerts,
+      subscriptions: core.subscriptions,
+      queues,
+      throttle: new SubscriptionThrottle(redis, config.queuePrefix),
+    }),
     queries: new AlertQueries(core.alerts, core.subscriptions),
     health: {
       redis: async () => redis.status === 'ready' && (await redis.ping()) === 'PONG',

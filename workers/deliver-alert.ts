@@ -10,6 +10,8 @@ import type { SlackClientFactory } from '../src/slack/client-factory.js';
 import { DeliveryFailure, type MemberDirectory } from '../src/slack/member-directory.js';
 import { formatAlertMessage } from '../src/slack/alert-message.js';
 import type { OAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
+import { SlackRateLimits } from '../src/slack/rate-limit-scopes.js';
+import type { SubscriptionConcurrency } from '../src/queues/subscription-concurrency.js';
 
 /**
  * One delivery attempt: a function of (job, deps), no process state of its own. It keeps the alert
@@ -25,6 +27,8 @@ export interface DeliveryDeps {
   slack: SlackClientFactory;
   directory: MemberDirectory;
   oauthTokens: OAuthTokens;
+  rateLimits: SlackRateLimits;
+  concurrency: SubscriptionConcurrency;
   /** SLACK_API_URL: where OAuth tokens are sent */
   oauthApiUrl: string;
   logger: Logger;
@@ -48,6 +52,11 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
   const subscription = deps.subscriptions.get(data.subscriptionId);
   if (!subscription) return failPermanently(deps, data, permanentFailure('subscription_deleted'), job.attemptsMade, null);
 
+  // The subscription's own concurrency: a job over it waits a moment without counting an attempt.
+  const kind = record.transfer;
+  if (!(await deps.concurrency.acquire(subscription.id, kind, data.alertId, subscription.throttle[kind].concurrency))) {
+    return await waitFor(job, token, deps, data, CONCURRENCY_WAIT_MS + Math.floor(Math.random() * CONCURRENCY_WAIT_MS));
+  }
   const attempt = job.attemptsMade + 1;
   let picked: PickedToken | null = null;
   try {
@@ -65,9 +74,13 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
   } catch (error) {
     if (error instanceof UnrecoverableError) throw error;
     const failure = error instanceof DeliveryFailure ? error.failure : classifySlackError(error);
-    return handleFailure(job, token, deps, data, picked, failure, attempt);
+    return await handleFailure(job, token, deps, data, picked, failure, attempt);
+  } finally {
+    await deps.concurrency.release(subscription.id, kind, data.alertId).catch(() => {});
   }
 }
+
+const CONCURRENCY_WAIT_MS = 200;
 
 /** A rotated OAuth token that Slack calls expired is refreshed once, and the post tried again. */
 async function postRefreshingOnce(deps: DeliveryDeps, data: DeliveryJob, picked: PickedToken) {
@@ -87,12 +100,33 @@ async function post(
 ): Promise<{ channel: string; ts: string }> {
   const client = deps.slack.client(picked.apiUrl, picked.token);
   const scope = `${data.subscriptionId}:${picked.source}`;
-  const userId = await deps.directory.userId(client, scope, data.recipient);
-  const channel = await deps.directory.dmChannel(client, scope, userId);
+  const workspace = SlackRateLimits.workspaceScope(data.subscriptionId, picked.source);
+  const userId = await limited(deps, workspace, () => deps.directory.userId(client, scope, data.recipient));
+  const channel = await limited(deps, workspace, () => deps.directory.dmChannel(client, scope, userId));
+
+  // A channel (or workspace) that Slack rate-limited recently is not asked again before its time.
+  const channelScope = SlackRateLimits.channelScope(data.subscriptionId, picked.source, channel);
+  const blockedMs = await deps.rateLimits.remainingMs([workspace, channelScope]);
+  if (blockedMs > 0) {
+    throw new DeliveryFailure({ kind: 'rate_limited', code: 'ratelimited', message: 'waiting out a Slack rate limit', retryAfterMs: blockedMs });
+  }
   const { text, blocks } = formatAlertMessage(data.message);
-  const result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });
+  const result = await limited(deps, channelScope, () =>
+    client.chat.postMessage({ channel, text, blocks, unfurl_links: false }),
+  );
   if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'unknown_error'));
   return { channel: result.channel ?? channel, ts: result.ts };
+}
+
+/** A Slack call whose 429 blocks `scope` for Retry-After, for every worker. */
+async function limited<T>(deps: DeliveryDeps, scope: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const failure = classifySlackError(error);
+    if (failure.kind === 'rate_limited') await deps.rateLimits.block(scope, failure.retryAfterMs);
+    throw error;
+  }
 }
 
 async function handleFailure(
@@ -106,11 +140,8 @@ async function handleFailure(
 ): Promise<never> {
   const log = deps.logger.child({ alertId: data.alertId, subscriptionId: data.subscriptionId, code: failure.code });
   if (failure.kind === 'rate_limited') {
-    // Waiting for Slack is not an attempt: the job goes back to the delayed set unchanged.
-    deps.alerts.setStatus(data.alertId, 'queued');
     log.info({ retryAfterMs: failure.retryAfterMs }, 'Slack rate limit; delivery delayed');
-    await job.moveToDelayed(Date.now() + failure.retryAfterMs, token);
-    throw new DelayedError();
+    return waitFor(job, token, deps, data, failure.retryAfterMs);
   }
   if (failure.kind === 'permanent') {
     if (failure.reauthorize) deps.subscriptions.markReauthRequired(data.subscriptionId);
@@ -130,6 +161,13 @@ async function handleFailure(
     log.info({ attempt }, 'transient Slack failure; will retry');
   }
   throw new Error(`${failure.code}: ${failure.message}`);
+}
+
+/** Back to the delayed set for `ms`, unchanged: waiting is not an attempt. */
+async function waitFor(job: Job, token: string | undefined, deps: DeliveryDeps, data: DeliveryJob, ms: number): Promise<never> {
+  deps.alerts.setStatus(data.alertId, 'queued');
+  await job.moveToDelayed(Date.now() + ms, token);
+  throw new DelayedError();
 }
 
 function failPermanently(

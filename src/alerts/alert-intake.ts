@@ -5,7 +5,8 @@ import type { AlertRow, SubscriptionRow } from '../db/schema.js';
 import { newAlertId } from '../lib/ids.js';
 import { parseInput } from '../lib/validation.js';
 import { alertMessageSchema } from '../queues/delivery-job.js';
-import type { AlertQueues } from '../queues/alert-queues.js';
+import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
+import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
 import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
 import type { AlertStore } from './alert-store.js';
 
@@ -52,6 +53,7 @@ export interface AlertIntakeDeps {
   alerts: AlertStore;
   subscriptions: SubscriptionStore;
   queues: AlertQueues;
+  throttle: SubscriptionThrottle;
   now?: () => number;
 }
 
@@ -86,9 +88,11 @@ export class AlertIntake {
 
   private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
     const now = this.now();
+    const subscriptions = new Map<string, SubscriptionRow>();
     const rows = inputs.map((input, index) => {
       try {
-        return this.toRow(input, apiKeyId, now);
+        const subscription = this.findSubscription(input.subscription, subscriptions);
+        return this.toRow(input, subscription, apiKeyId, now);
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
@@ -98,15 +102,7 @@ export class AlertIntake {
     const fresh = written.filter((w) => !w.repeated).map((w) => w.row);
     try {
       await withTimeout(
-        this.deps.queues.add(
-          fresh.map((row) => ({
-            alertId: row.id,
-            subscriptionId: row.subscriptionId,
-            recipient: row.recipient,
-            transfer: row.transfer,
-            message: row.message,
-          })),
-        ),
+        (async () => this.deps.queues.add(await this.scheduled(fresh, subscriptions)))(),
         QUEUE_WRITE_TIMEOUT_MS,
       );
     } catch {
@@ -116,9 +112,42 @@ export class AlertIntake {
     return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
   }
 
-  private toRow(input: AlertInput, apiKeyId: string | null, now: number): AlertRow {
-    const subscription: SubscriptionRow | undefined = this.deps.subscriptions.findByIdOrName(input.subscription);
-    if (!subscription) throw notFound(`No subscription ${JSON.stringify(input.subscription)}.`);
+  /** Each delivery with the delay of the slot its subscription's throttle reserved for it. */
+  private async scheduled(rows: AlertRow[], subscriptions: Map<string, SubscriptionRow>): Promise<QueuedDelivery[]> {
+    const groups = new Map<string, AlertRow[]>();
+    for (const row of rows) {
+      const key = `${row.subscriptionId}\n${row.transfer}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+    const deliveries: QueuedDelivery[] = [];
+    for (const group of groups.values()) {
+      const { subscriptionId, transfer } = group[0]!;
+      const throttle = subscriptions.get(subscriptionId)!.throttle;
+      const delays = await this.deps.throttle.reserve(subscriptionId, transfer, throttle, group.length);
+      group.forEach((row, i) =>
+        deliveries.push({
+          alertId: row.id,
+          subscriptionId: row.subscriptionId,
+          recipient: row.recipient,
+          transfer: row.transfer,
+          message: row.message,
+          delayMs: delays[i],
+        }),
+      );
+    }
+    return deliveries;
+  }
+
+  /** Looked up once per distinct reference in a batch; remembered by id for the throttle. */
+  private findSubscription(ref: string, byId: Map<string, SubscriptionRow>): SubscriptionRow {
+    const known = byId.get(ref) ?? [...byId.values()].find((s) => s.nameKey === ref.toLowerCase());
+    const subscription = known ?? this.deps.subscriptions.findByIdOrName(ref);
+    if (!subscription) throw notFound(`No subscription ${JSON.stringify(ref)}.`);
+    byId.set(subscription.id, subscription);
+    return subscription;
+  }
+
+  private toRow(input: AlertInput, subscription: SubscriptionRow, apiKeyId: string | null, now: number): AlertRow {
     const recipient = input.recipient ?? subscription.recipient;
     if (!recipient) {
       throw new AppError(

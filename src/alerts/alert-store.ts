@@ -101,13 +101,15 @@ export class AlertStore {
     this.setStatus(id, 'failed', { errorCode: error.code, errorMessage: error.message, ...extra });
   }
 
-  /** Records still `queued` and untouched since `before`: candidates for the re-enqueue sweep. */
-  staleQueued(before: number, limit: number): AlertRow[] {
+  /** Records still waiting for delivery and untouched since `before`: candidates for the sweep. */
+  waitingSince(before: number, page: { limit: number; offset: number }): AlertRow[] {
     return this.db
       .select()
       .from(alerts)
-      .where(and(eq(alerts.status, 'queued'), lt(alerts.updatedAt, before)))
-      .limit(limit)
+      .where(and(inArray(alerts.status, ['queued', 'retrying', 'delivering']), lt(alerts.updatedAt, before)))
+      .orderBy(alerts.updatedAt, alerts.id)
+      .limit(page.limit)
+      .offset(page.offset)
       .all();
   }
 }

@@ -6,6 +6,8 @@ import { deliveryJobName, type DeliveryJob } from './delivery-job.js';
 
 export interface QueuedDelivery extends DeliveryJob {
   transfer: TransferKind;
+  /** wait this long before the job may start (its subscription's reserved window) */
+  delayMs?: number;
 }
 
 /** The producer side of both delivery queues. */
@@ -37,13 +39,18 @@ export class AlertQueues {
       const ofKind = deliveries.filter((d) => d.transfer === kind);
       if (ofKind.length === 0) continue;
       await this.byKind[kind].addBulk(
-        ofKind.map(({ transfer: _transfer, ...data }) => ({
+        ofKind.map(({ transfer: _transfer, delayMs, ...data }) => ({
           name: deliveryJobName(data),
           data,
-          opts: { ...this.jobOptions, jobId: data.alertId },
+          opts: { ...this.jobOptions, jobId: data.alertId, ...(delayMs ? { delay: delayMs } : {}) },
         })),
       );
     }
+  }
+
+  /** The Redis key of a job's hash (BullMQ's `<prefix>:<queue>:<id>`). */
+  jobKey(kind: TransferKind, jobId: string): string {
+    return this.byKind[kind].toKey(jobId);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { SlackClient } from './client-factory.js';
-import { permanentFailure } from './classify-error.js';
+import { permanentFailure, type SlackFailure } from './classify-error.js';
 
 /**
  * Finds the designated member and their DM channel (SPEC §3): a user id is used as it is, an
@@ -11,8 +11,9 @@ import { permanentFailure } from './classify-error.js';
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/** A delivery outcome decided by the relay itself rather than read from a Slack error. */
 export class DeliveryFailure extends Error {
-  constructor(readonly failure: ReturnType<typeof permanentFailure>) {
+  constructor(readonly failure: SlackFailure) {
     super(failure.message);
   }
 }

@@ -1,0 +1,58 @@
+import type { Redis } from 'ioredis';
+import type { TransferKind } from '../config.js';
+import type { ThrottleSettings } from '../db/schema.js';
+
+/**
+ * Per-subscription throttle by reservation at intake (SPEC §4). Each alert takes the next free
+ * slot of its subscription's fixed window (`limit` starts per `seconds`), and its job is added
+ * with a delay until that window opens. A job held back by its subscription therefore waits in
+ * BullMQ's delayed set, where it takes no global limiter slot, and one subscription's backlog
+ * only ever occupies its own future windows, never another subscription's.
+ *
+ * The cursor (current window, slots taken in it) lives in Redis and is moved by one Lua script,
+ * so concurrent intakes in several web processes never hand out the same slot. Windows are
+ * aligned to Redis's clock, like BullMQ's own fixed-window limiter.
+ */
+
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local win = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local current = math.floor(now / win)
+local w = tonumber(redis.call('HGET', KEYS[1], 'w') or '-1')
+local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
+if w < current then w = current; c = 0 end
+local out = { now }
+for i = 1, n do
+  if c >= limit then w = w + 1; c = 0 end
+  c = c + 1
+  out[i + 1] = w * win
+end
+redis.call('HSET', KEYS[1], 'w', w, 'c', c)
+redis.call('PEXPIRE', KEYS[1], (w + 1) * win - now + 1000)
+return out
+`;
+
+type WithReserve = Redis & {
+  relayReserveSlots(key: string, windowMs: number, limit: number, count: number): Promise<(number | string)[]>;
+};
+
+export class SubscriptionThrottle {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.redis.defineCommand('relayReserveSlots', { numberOfKeys: 1, lua: RESERVE });
+  }
+
+  /** Reserve `count` delivery starts; answers each one's delay in ms (0 = the current window). */
+  async reserve(subscriptionId: string, kind: TransferKind, throttle: ThrottleSettings, count: number): Promise<number[]> {
+    const { limit, seconds } = throttle[kind];
+    const key = `${this.prefix}:throttle:${subscriptionId}:${kind}`;
+    const reply = await (this.redis as WithReserve).relayReserveSlots(key, seconds * 1000, limit, count);
+    const [now, ...starts] = reply.map(Number);
+    return starts.map((start) => Math.max(0, start - now!));
+  }
+}
