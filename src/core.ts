@@ -13,8 +13,11 @@ export interface Core {
   subscriptions: SubscriptionStore;
 }
 
-export function createCore(config: Pick<Config, 'databasePath' | 'encryptionKey'>, { migrate = false } = {}): Core {
-  const db = createDb(config.databasePath);
+export function createCore(
+  config: Pick<Config, 'databasePath' | 'encryptionKey'>,
+  { migrate = false, busyTimeoutMs = 5000 } = {},
+): Core {
+  const db = createDb(config.databasePath, { busyTimeoutMs });
   if (migrate) runMigrations(db);
   return {
     db,

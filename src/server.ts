@@ -10,6 +10,7 @@ import { AlertIntake } from './alerts/alert-intake.js';
 import { AlertQueries } from './alerts/alert-queries.js';
 import { createApp } from './http/create-app.js';
 import { createInstaller } from './slack/oauth/installer.js';
+import { renderMetrics } from './metrics/prometheus.js';
 import { runMain } from './lib/run-main.js';
 
 /** The web process: config → dependencies → app → listen, and a graceful stop. */
@@ -21,7 +22,14 @@ export interface WebProcess {
   close(): Promise<void>;
 }
 
-export async function startWeb(config: Config, logger: Logger, core = createCore(config, { migrate: true })): Promise<WebProcess> {
+/** A request waits at most this long for the database lock, so a busy database answers 503 within a second. */
+const WEB_BUSY_TIMEOUT_MS = 700;
+
+export async function startWeb(
+  config: Config,
+  logger: Logger,
+  core = createCore(config, { migrate: true, busyTimeoutMs: WEB_BUSY_TIMEOUT_MS }),
+): Promise<WebProcess> {
   const redis = createRedis(config.redisUrl, 'producer');
   const queues = new AlertQueues(redis, config);
   const app = createApp({
@@ -38,6 +46,7 @@ export async function startWeb(config: Config, logger: Logger, core = createCore
       throttle: new SubscriptionThrottle(redis, config.queuePrefix),
     }),
     queries: new AlertQueries(core.alerts, core.subscriptions),
+    metrics: () => renderMetrics({ alerts: core.alerts, queues, redis, keyPrefix: config.queuePrefix }),
     health: {
       redis: async () => redis.status === 'ready' && (await redis.ping()) === 'PONG',
       database: () => core.db.$client.prepare('select 1').get() !== undefined,

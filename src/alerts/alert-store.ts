@@ -63,6 +63,25 @@ export class AlertStore {
       .get();
   }
 
+  /** Counts per subscription, status and error code: the source of /metrics' alert counters. */
+  countsByOutcome(): { subscriptionId: string; status: AlertStatus; errorCode: string | null; count: number }[] {
+    return this.db.$client
+      .prepare(
+        `select subscription_id as subscriptionId, status, error_code as errorCode, count(*) as count
+         from alerts group by subscription_id, status, error_code`,
+      )
+      .all() as { subscriptionId: string; status: AlertStatus; errorCode: string | null; count: number }[];
+  }
+
+  /** Delivered alerts' latency (accepted → Slack ok): cumulative counts at each bound, sum and count. */
+  latencyHistogram(boundsMs: number[]): { cumulative: number[]; sumMs: number; count: number } {
+    const columns = boundsMs.map((b, i) => `sum(delivered_at - created_at <= ${Number(b)}) as b${i}`).join(', ');
+    const row = this.db.$client
+      .prepare(`select ${columns}, coalesce(sum(delivered_at - created_at), 0) as sumMs, count(*) as count from alerts where status = 'delivered'`)
+      .get() as Record<string, number | null>;
+    return { cumulative: boundsMs.map((_, i) => row[`b${i}`] ?? 0), sumMs: row.sumMs ?? 0, count: row.count ?? 0 };
+  }
+
   /** Undo an intake whose queue write failed: no orphan record stays behind. */
   deleteMany(ids: string[]): void {
     if (ids.length === 0) return;

@@ -39,3 +39,8 @@ export function requireApiKey(apiKeys: string[]): RequestHandler {
     next();
   };
 }
+
+/** /metrics: an API key or the admin password, whichever the scraper has. */
+export function requireApiKeyOrAdmin(apiKeys: RequestHandler, admin: RequestHandler): RequestHandler {
+  return (req, res, next) => (/^Bearer\s/i.test(req.get('authorization') ?? '') ? apiKeys : admin)(req, res, next);
+}

@@ -8,7 +8,7 @@ import type { Installer } from '../slack/oauth/installer.js';
 import { requireAdmin } from './admin-auth.js';
 import { STYLESHEET } from './pages/stylesheet.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { requireApiKey } from './auth.js';
+import { requireApiKey, requireApiKeyOrAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { alertRoutes } from './routes/alerts.js';
 import { healthRoutes, type HealthChecks } from './routes/health.js';
@@ -24,6 +24,7 @@ export interface AppDeps {
   intake: AlertIntake;
   queries: AlertQueries;
   health: HealthChecks;
+  metrics: () => Promise<string>;
   logger: Logger;
 }
 
@@ -39,13 +40,18 @@ export function createApp(deps: AppDeps): Express {
   const admin = requireAdmin(deps.adminPassword);
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 
+  const apiKey = requireApiKey(deps.apiKeys);
+  app.get('/metrics', requireApiKeyOrAdmin(apiKey, admin), async (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(await deps.metrics());
+  });
+
   const api = express.Router();
-  api.use(requireApiKey(deps.apiKeys));
+  api.use(apiKey);
   api.use('/subscriptions', subscriptionRoutes(deps.subscriptions));
   api.use('/alerts', alertRoutes(deps.intake, deps.queries));
   app.use('/api/v1', api);
   // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
-  app.use('/api', requireApiKey(deps.apiKeys));
+  app.use('/api', apiKey);
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ export interface TestRelay {
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
   waitForAlert(id: string, statuses?: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<WorkerProcess>;
+  /** A real worker process (`node dist/workers/worker.js`, built by pretest) with this relay's settings. */
+  spawnWorkerProcess(): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -58,7 +61,7 @@ export async function startTestRelay(
   await sandbox.listen(0);
   const apiKey = `test_${randomBytes(12).toString('hex')}`;
   const port = await freePort();
-  const config = loadConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -78,11 +81,13 @@ export async function startTestRelay(
     SLACK_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'debug',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const logFile = join(dir, 'relay.log');
   const logger = createLogger({ level: 'debug', destination: pino.destination({ dest: logFile, sync: true }) });
   const web = await startWeb(config, logger);
   const workers: WorkerProcess[] = [];
+  const children: ChildProcess[] = [];
   const spawnWorker = async () => {
     const worker = await startWorker(config, logger);
     workers.push(worker);
@@ -120,6 +125,28 @@ export async function startTestRelay(
     logFile,
     api,
     startWorker: spawnWorker,
+    async spawnWorkerProcess() {
+      const child = spawn(process.execPath, ['dist/workers/worker.js'], {
+        env: { PATH: process.env.PATH, ...env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 15_000);
+        const onData = (chunk: Buffer) => {
+          output += chunk;
+          if (output.includes('worker process consuming')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+        child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output}`)));
+      });
+      return child;
+    },
     async createSubscription(overrides = {}) {
       const res = await api('POST', '/api/v1/subscriptions', {
         name: `Sub ${randomBytes(4).toString('hex')}`,
@@ -144,6 +171,13 @@ export async function startTestRelay(
       throw new Error(`alert ${id} did not reach ${statuses.join('|')}; last: ${JSON.stringify(last)}`);
     },
     async close() {
+      await Promise.all(
+        children.map((child) => new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        })),
+      );
       await Promise.all(workers.map((w) => w.close().catch(() => {})));
       await web.close().catch(() => {});
       await sandbox.close();

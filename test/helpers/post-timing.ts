@@ -1,0 +1,22 @@
+import type { SandboxMessage } from '../../src/sandbox/index.js';
+
+/** The most posts seen in any sliding window of `windowMs`. */
+export function maxInSlidingWindow(messages: SandboxMessage[], windowMs: number): number {
+  const times = messages.map((m) => m.at).sort((a, b) => a - b);
+  let best = 0;
+  for (let start = 0, end = 0; end < times.length; end++) {
+    while (times[end]! - times[start]! >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+/** Posts per fixed window aligned to the epoch (as the relay's reservations are). */
+export function perFixedWindow(messages: SandboxMessage[], windowMs: number): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const m of messages) {
+    const window = Math.floor(m.at / windowMs);
+    counts.set(window, (counts.get(window) ?? 0) + 1);
+  }
+  return counts;
+}

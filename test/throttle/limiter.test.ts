@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { maxInSlidingWindow, perFixedWindow } from '../helpers/post-timing.js';
+import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
+
+/**
+ * SPEC §4 limits with two real worker processes: a subscription's own budget (reserved at
+ * intake) and the global BullMQ limiter as the ceiling over all subscriptions.
+ */
+let relay: TestRelay;
+afterEach(() => relay.close());
+
+async function sendBatch(subscription: string, count: number, tag: string): Promise<string[]> {
+  const res = await relay.api('POST', '/api/v1/alerts/batch', {
+    alerts: Array.from({ length: count }, (_, i) => ({ subscription, text: `${tag} ${i}` })),
+  });
+  expect(res.status).toBe(202);
+  return res.body.alerts.map((a: { id: string }) => a.id);
+}
+
+describe('throttling', () => {
+  it('keeps a subscription to its own budget without delaying another subscription', async () => {
+    relay = await startTestRelay({
+      worker: false,
+      env: { THROTTLE_WINDOW_SECONDS: '2', THROTTLE_ONGOING_LIMIT: '100', THROTTLE_ONGOING_CONCURRENCY: '100' },
+    });
+    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    const busy = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: { limit: 10, seconds: 2 } } });
+    const quiet = await relay.createSubscription({ recipient: 'U0BOB' });
+
+    const started = Date.now();
+    const ids = await sendBatch(busy.id, 40, 'busy');
+    const sentQuiet = Date.now();
+    const quietId = (await relay.api('POST', '/api/v1/alerts', { subscription: quiet.id, text: 'quiet one' })).body.id;
+    const [quietMessage] = await relay.sandbox.waitForMessages(1, { user: 'U0BOB', timeoutMs: 3000 });
+    expect(quietMessage!.at - sentQuiet).toBeLessThan(1000);
+    expect((await relay.waitForAlert(quietId)).status).toBe('delivered');
+
+    const records = await Promise.all(ids.map((id) => relay.waitForAlert(id, ['delivered', 'failed'], 20_000)));
+    expect(records.every((r) => r.status === 'delivered')).toBe(true);
+    const posts = relay.sandbox.messages({ user: 'U0ALICE' });
+    expect(posts).toHaveLength(40);
+    expect(maxInSlidingWindow(posts, 2000)).toBeLessThanOrEqual(20);
+    const windows = perFixedWindow(posts, 2000);
+    expect(Math.max(...windows.values())).toBeLessThanOrEqual(10);
+    expect(windows.size).toBeGreaterThanOrEqual(4);
+    // 40 at 10 per 2 s window: the last cannot start before the fourth window
+    expect(Math.max(...posts.map((p) => p.at)) - started).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('holds the global ceiling when it is below the subscriptions’ own limits', async () => {
+    relay = await startTestRelay({
+      worker: false,
+      env: { THROTTLE_WINDOW_SECONDS: '1', THROTTLE_ONGOING_LIMIT: '4', THROTTLE_ONGOING_CONCURRENCY: '100' },
+    });
+    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    const a = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: { limit: 100, seconds: 1 } } });
+    const b = await relay.createSubscription({ recipient: 'U0BOB', throttle: { ongoing: { limit: 100, seconds: 1 } } });
+    const started = Date.now();
+    const ids = [...(await sendBatch(a.id, 8, 'a')), ...(await sendBatch(b.id, 8, 'b'))];
+    const records = await Promise.all(ids.map((id) => relay.waitForAlert(id, ['delivered', 'failed'], 20_000)));
+    expect(records.every((r) => r.status === 'delivered')).toBe(true);
+    const posts = relay.sandbox.messages();
+    expect(posts).toHaveLength(16);
+    // BullMQ's window starts with its first job, so a sliding window may see up to twice the limit
+    expect(maxInSlidingWindow(posts, 1000)).toBeLessThanOrEqual(8);
+    // 16 at 4 per window need at least four windows
+    expect(Math.max(...posts.map((p) => p.at)) - started).toBeGreaterThanOrEqual(3000);
+  });
+});
