@@ -12,6 +12,10 @@ import { createApp } from './http/create-app.js';
 import { createInstaller } from './slack/oauth/installer.js';
 import { renderMetrics } from './metrics/prometheus.js';
 import { runMain } from './lib/run-main.js';
+import { SlackClientFactory } from './slack/client-factory.js';
+import { createOAuthTokens } from './slack/oauth/oauth-tokens.js';
+import { ManualSync } from './subscriptions/manual-sync.js';
+import { watchRetries } from './queues/retry-watcher.js';
 
 /** The web process: config → dependencies → app → listen, and a graceful stop. */
 
@@ -32,6 +36,24 @@ export async function startWeb(
 ): Promise<WebProcess> {
   const redis = createRedis(config.redisUrl, 'producer');
   const queues = new AlertQueues(redis, config);
+  const intake = new AlertIntake({
+    alerts: core.alerts,
+    subscriptions: core.subscriptions,
+    queues,
+    throttle: new SubscriptionThrottle(redis, config.queuePrefix),
+  });
+  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger });
+  const sync = new ManualSync({
+    store: core.subscriptions,
+    vault: core.vault,
+    slack,
+    oauthTokens: createOAuthTokens(config, core, redis, slack, logger),
+    intake,
+    oauthApiUrl: config.slack.apiUrl,
+  });
+  // Queue events block on Redis: they get a connection of their own that waits out outages.
+  const eventsConnection = createRedis(config.redisUrl, 'worker');
+  const retryWatchers = watchRetries(eventsConnection, config.queuePrefix, (jobId) => core.alerts.markRetried(jobId));
   const app = createApp({
     apiKeys: config.apiKeys,
     adminPassword: config.adminPassword,
@@ -39,12 +61,12 @@ export async function startWeb(
     installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger }),
     subscriptionStore: core.subscriptions,
     subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config }),
-    intake: new AlertIntake({
-      alerts: core.alerts,
-      subscriptions: core.subscriptions,
-      queues,
-      throttle: new SubscriptionThrottle(redis, config.queuePrefix),
-    }),
+    intake,
+    sync,
+    queues,
+    alerts: core.alerts,
+    secret: config.encryptionKey,
+    pageDefaults: { apiUrl: config.slack.apiUrl, throttle: config.throttle },
     queries: new AlertQueries(core.alerts, core.subscriptions),
     metrics: () => renderMetrics({ alerts: core.alerts, queues, redis, keyPrefix: config.queuePrefix }),
     health: {
@@ -69,8 +91,9 @@ export async function startWeb(
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await queues.close();
+      await Promise.all([queues.close(), ...retryWatchers.map((events) => events.close())]);
       redis.disconnect();
+      eventsConnection.disconnect();
       core.db.$client.close();
     },
   };

@@ -70,6 +70,7 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
     deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
     const result = await postRefreshingOnce(deps, data, picked);
     deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
+    deps.subscriptions.settleSync(subscription.id, data.alertId, null, subscription);
     return { outcome: 'delivered', ...result };
   } catch (error) {
     if (error instanceof UnrecoverableError) throw error;
@@ -151,6 +152,7 @@ async function handleFailure(
   const maxAttempts = job.opts.attempts ?? 1;
   if (attempt >= maxAttempts) {
     deps.alerts.markFailed(data.alertId, failure, { attempts: attempt });
+    deps.subscriptions.settleSync(data.subscriptionId, data.alertId, { code: failure.code, message: failure.message });
     log.warn({ attempt }, 'delivery failed: attempts exhausted');
   } else {
     deps.alerts.setStatus(data.alertId, 'retrying', {
@@ -178,6 +180,7 @@ function failPermanently(
   picked: PickedToken | null,
 ): never {
   deps.alerts.markFailed(data.alertId, failure, { attempts, tokenSource: picked?.source ?? null });
+  deps.subscriptions.settleSync(data.subscriptionId, data.alertId, { code: failure.code, message: failure.message });
   deps.logger.warn({ alertId: data.alertId, subscriptionId: data.subscriptionId, code: failure.code }, 'delivery failed');
   throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
 }

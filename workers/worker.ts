@@ -6,7 +6,7 @@ import { runMain } from '../src/lib/run-main.js';
 import { createRedis } from '../src/queues/redis.js';
 import { SlackClientFactory } from '../src/slack/client-factory.js';
 import { MemberDirectory } from '../src/slack/member-directory.js';
-import { OAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
+import { createOAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
 import { createDeliveryWorkers } from './delivery-workers.js';
 import { LostJobSweeper } from './lost-job-sweeper.js';
 import { AlertQueues } from '../src/queues/alert-queues.js';
@@ -35,16 +35,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
     vault: core.vault,
     slack,
     directory: new MemberDirectory(),
-    oauthTokens: new OAuthTokens({
-      redis: connection,
-      keyPrefix: config.queuePrefix,
-      subscriptions: core.subscriptions,
-      vault: core.vault,
-      slack,
-      apiUrl: config.slack.apiUrl,
-      oauth: config.slack.oauth,
-      logger,
-    }),
+    oauthTokens: createOAuthTokens(config, core, connection, slack, logger),
     rateLimits: new SlackRateLimits(connection, config.queuePrefix),
     // a lease outlives the longest delivery: three Slack calls, each bounded by the timeout
     concurrency: new SubscriptionConcurrency(connection, config.queuePrefix, 4 * config.slack.timeoutMs),

@@ -82,6 +82,15 @@ export class AlertStore {
     return { cumulative: boundsMs.map((_, i) => row[`b${i}`] ?? 0), sumMs: row.sumMs ?? 0, count: row.count ?? 0 };
   }
 
+  /** A failed job was retried (from Bull Board): its record waits again. */
+  markRetried(id: string): void {
+    this.db
+      .update(alerts)
+      .set({ status: 'queued', updatedAt: this.now() })
+      .where(and(eq(alerts.id, id), eq(alerts.status, 'failed')))
+      .run();
+  }
+
   /** Undo an intake whose queue write failed: no orphan record stays behind. */
   deleteMany(ids: string[]): void {
     if (ids.length === 0) return;

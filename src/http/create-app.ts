@@ -8,6 +8,13 @@ import type { Installer } from '../slack/oauth/installer.js';
 import { requireAdmin } from './admin-auth.js';
 import { STYLESHEET } from './pages/stylesheet.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { dashboardRouter, DASHBOARD_PATH } from './dashboard.js';
+import { Csrf } from './pages/csrf.js';
+import { pageRoutes, type PageDeps } from './pages/subscription-pages.js';
+import { securityHeaders } from './security-headers.js';
+import type { AlertQueues } from '../queues/alert-queues.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import type { ManualSync } from '../subscriptions/manual-sync.js';
 import { requireApiKey, requireApiKeyOrAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -25,6 +32,12 @@ export interface AppDeps {
   queries: AlertQueries;
   health: HealthChecks;
   metrics: () => Promise<string>;
+  queues: AlertQueues;
+  alerts: AlertStore;
+  sync: ManualSync;
+  /** derives the CSRF key */
+  secret: Buffer;
+  pageDefaults: PageDeps['defaults'];
   logger: Logger;
 }
 
@@ -34,10 +47,13 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback');
 
   app.use(healthRoutes(deps.health));
+  const headers = securityHeaders();
   app.get('/assets/relay.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
   const admin = requireAdmin(deps.adminPassword);
+  app.use(DASHBOARD_PATH, headers.dashboard, admin, dashboardRouter(deps.queues));
+  app.use(headers.pages);
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 
   const apiKey = requireApiKey(deps.apiKeys);
@@ -47,11 +63,24 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use(apiKey);
-  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions));
+  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions, deps.sync));
   api.use('/alerts', alertRoutes(deps.intake, deps.queries));
   app.use('/api/v1', api);
   // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
   app.use('/api', apiKey);
+
+  app.use(
+    admin,
+    pageRoutes({
+      subscriptions: deps.subscriptions,
+      queries: deps.queries,
+      alerts: deps.alerts,
+      sync: deps.sync,
+      csrf: new Csrf(deps.secret),
+      oauthConfigured: deps.installer !== null,
+      defaults: deps.pageDefaults,
+    }),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -98,4 +98,16 @@ export class SubscriptionStore {
   recordLastSync(id: string, lastSync: LastSync): void {
     this.update(id, { lastSync });
   }
+
+  /** The manual sync's test DM has an outcome: the sync is `ok` only if the DM was delivered. */
+  settleSync(
+    subscriptionId: string,
+    alertId: string,
+    error: { code: string; message: string } | null,
+    known: SubscriptionRow | undefined = this.get(subscriptionId),
+  ): void {
+    const lastSync = known?.lastSync;
+    if (lastSync?.alertId !== alertId) return;
+    this.recordLastSync(subscriptionId, { ...lastSync, status: error ? 'failed' : 'ok', error });
+  }
 }

@@ -20,10 +20,16 @@ describe('/metrics', () => {
     ];
     await Promise.all(ids.map((id) => relay.waitForAlert(id)));
 
-    const res = await fetch(`${relay.web.url}/metrics`, { headers: { authorization: `Bearer ${relay.apiKey}` } });
+    // A record is final a moment before BullMQ moves its job to completed/failed: poll briefly.
+    let res!: Response;
+    let text = '';
+    for (let i = 0; i < 40 && !/state="completed"\} 2/.test(text); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      res = await fetch(`${relay.web.url}/metrics`, { headers: { authorization: `Bearer ${relay.apiKey}` } });
+      text = await res.text();
+    }
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    const text = await res.text();
     expect(text).toContain(`relay_alerts_accepted_total{subscription="${sub.id}"} 2`);
     expect(text).toContain(`relay_alerts_delivered_total{subscription="${sub.id}"} 2`);
     expect(text).toContain(`relay_alerts_failed_total{subscription="${bad.id}",reason="users_not_found"} 1`);

@@ -17,7 +17,9 @@ describe('loadConfig', () => {
       initial: { limit: 5, seconds: 60, concurrency: 5 },
       ongoing: { limit: 500, seconds: 60, concurrency: 500 },
     });
-    expect(config.worker).toEqual({ concurrency: 50, attempts: 8, retryBaseMs: 1000, lockMs: 30000, stalledIntervalMs: 30000 });
+    expect(config.worker).toEqual({
+      concurrency: 50, attempts: 8, retryBaseMs: 1000, lockMs: 30000, stalledIntervalMs: 30000, sweepIntervalMs: 30000, sweepMinAgeMs: 60000,
+    });
     expect(config.slack.timeoutMs).toBe(10000);
     expect(config.slack.oauth).toBeNull();
   });

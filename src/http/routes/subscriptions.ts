@@ -1,10 +1,11 @@
 import { Router, type Request } from 'express';
 import { AppError } from '../../errors.js';
 import type { SubscriptionService } from '../../subscriptions/subscription-service.js';
+import type { ManualSync } from '../../subscriptions/manual-sync.js';
 import { jsonBody } from '../json-body.js';
 
 /** /api/v1/subscriptions (SPEC §5): parse, delegate, answer. */
-export function subscriptionRoutes(subscriptions: SubscriptionService): Router {
+export function subscriptionRoutes(subscriptions: SubscriptionService, sync: ManualSync): Router {
   const router = Router();
   const json = jsonBody('64kb');
 
@@ -27,6 +28,10 @@ export function subscriptionRoutes(subscriptions: SubscriptionService): Router {
   router.delete('/:id/authorization', (req, res) => {
     subscriptions.forgetAuthorization(idOf(req));
     res.status(204).end();
+  });
+  router.post('/:id/sync', async (req, res) => {
+    const { alertId, lastSync } = await sync.run(idOf(req));
+    res.status(202).json({ alertId, lastSync });
   });
   router.post('/:id/initialize', (req) => {
     subscriptions.require(idOf(req));

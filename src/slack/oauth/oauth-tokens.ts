@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import type { Core } from '../../core.js';
 import type { InstallationRow } from '../../db/schema.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
@@ -120,4 +122,18 @@ export class OAuthTokens {
 function failure(code: string, message: string, subscriptionId?: string, deps?: OAuthTokensDeps): DeliveryFailure {
   if (subscriptionId && deps) deps.subscriptions.markReauthRequired(subscriptionId);
   return new DeliveryFailure({ kind: 'permanent', code, message, reauthorize: true });
+}
+
+/** The OAuth tokens of this relay's subscriptions, for a web or worker process. */
+export function createOAuthTokens(config: Config, core: Core, redis: Redis, slack: SlackClientFactory, logger: Logger): OAuthTokens {
+  return new OAuthTokens({
+    redis,
+    keyPrefix: config.queuePrefix,
+    subscriptions: core.subscriptions,
+    vault: core.vault,
+    slack,
+    apiUrl: config.slack.apiUrl,
+    oauth: config.slack.oauth,
+    logger,
+  });
 }
