@@ -7,7 +7,12 @@ import type { RequestHandler } from 'express';
  * bootstrapping, so its path gets a policy of its own that allows what it needs, and no more.
  */
 export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHandler } {
-  const common = { crossOriginEmbedderPolicy: false, strictTransportSecurity: false } as const;
+  // same-origin referrers let browsers send a real Origin with our own form posts
+  const common = {
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: false,
+    referrerPolicy: { policy: 'same-origin' },
+  } as const;
   return {
     pages: helmet({
       ...common,

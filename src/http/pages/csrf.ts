@@ -39,7 +39,7 @@ export class Csrf {
       const origin = req.get('origin');
       const crossSite =
         (site !== undefined && site !== 'same-origin' && site !== 'none') ||
-        (origin !== undefined && hostOf(origin) !== req.get('host'));
+        (origin !== undefined && origin !== 'null' && hostOf(origin) !== req.get('host'));
       if (crossSite || !this.verify((req.body as Record<string, unknown> | undefined)?._csrf)) {
         res.status(403).type('text/plain').send('This form is out of date or came from another site. Reload the page and try again.');
         return;

@@ -24,6 +24,8 @@ input, select { font: inherit; width: 100%; padding: 0.45rem; border: 1px solid 
 .badge { display: inline-block; padding: 0.1rem 0.5rem; border-radius: 999px; font-size: 0.8rem; background: #eee; }
 .badge.ok { background: #e3f5ee; color: var(--ok); }
 .badge.bad { background: #fbe9e7; color: var(--bad); }
+.icon { vertical-align: -2px; }
+fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0 0; padding: 0 0.75rem 0.75rem; }
 .grid { display: grid; gap: 0 1rem; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); }
 @media (max-width: 40rem) { th.optional, td.optional { display: none; } main { padding: 0.5rem; } }
 `;

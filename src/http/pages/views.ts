@@ -18,6 +18,8 @@ const STATUS_BADGE: Record<string, string> = {
 };
 export const badge = (text: string) => html`<span class="badge ${STATUS_BADGE[text] ?? ''}">${text}</span>`;
 
+const PADLOCK = html`<svg class="icon" aria-hidden="true" viewBox="0 0 16 16" width="16" height="16"><path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h1a1 1 0 0 1 1 1v7a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg>`;
+
 const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
 
 export function notice(text: string | undefined): SafeHtml {
@@ -100,9 +102,9 @@ export function settingsPage(d: {
 <h2 id="auth-h">Authorization</h2>
 <p>${badge(auth.status)}${auth.team ? html` in <strong>${auth.team.name || auth.team.id}</strong>` : ''}</p>
 ${d.oauthConfigured
-  ? html`<p><a class="button" href="/oauth/start?subscription=${sub.id}" aria-label="Authorize with Slack (OAuth)">🔒 Authorize with Slack</a></p>
+  ? html`<p><a class="button padlock" href="/oauth/start?subscription=${sub.id}">${PADLOCK} Authorize with Slack (OAuth)</a></p>
 <p class="help">The padlock starts Slack’s OAuth flow. Afterwards this page shows “OAuth Process Complete”, and deliveries use that token before the API Token.</p>`
-  : html`<p class="help">🔒 OAuth is not configured on this relay (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET). Enter a bot token below instead.</p>`}
+  : html`<p class="help">${PADLOCK} OAuth is not configured on this relay (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET). Enter a bot token below instead.</p>`}
 ${auth.method === 'oauth'
   ? html`<form method="post" action="/subscriptions/${sub.id}/authorization/delete">${csrfField(csrf)}<button class="secondary" type="submit">Forget the OAuth token</button></form>`
   : ''}
