@@ -45,6 +45,7 @@ const envSchema = z.object({
   SLACK_TIMEOUT_MS: int(10_000, 100),
   SWEEP_INTERVAL_MS: int(30_000, 100),
   SWEEP_MIN_AGE_MS: int(60_000, 0),
+  SANDBOX_PORT: int(3100, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -88,6 +89,8 @@ export interface Config {
     sweepMinAgeMs: number;
   };
   logLevel: string;
+  /** where `npm start` runs the Slack sandbox in development */
+  sandboxPort: number;
 }
 
 export class ConfigError extends Error {
@@ -183,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepMinAgeMs: e.SWEEP_MIN_AGE_MS,
     },
     logLevel: e.LOG_LEVEL,
+    sandboxPort: e.SANDBOX_PORT,
   };
 }
 

@@ -5,11 +5,12 @@ import { runMain } from '../lib/run-main.js';
 import { readProcfile } from './procfile.js';
 import { redisAnswers, startLocalRedis } from './local-redis.js';
 import { Supervisor } from './supervisor.js';
+import { ensureSandboxSubscription, startDevSandbox } from './dev-sandbox.js';
 
 /**
  * `npm start`: the whole relay on one machine, from the Procfile. Applies migrations (release),
- * starts a local Redis when none is configured or answering, then web and two workers. Ctrl-C
- * stops every process it started, Redis last.
+ * starts a local Redis when none is configured or answering, then web and two workers; in
+ * development also the Slack sandbox. Ctrl-C stops every process it started, Redis last.
  */
 
 const FORMATION: Record<string, number> = { web: 1, worker: 2 };
@@ -40,8 +41,16 @@ runMain(import.meta.url, async () => {
     for (let i = 1; i <= count; i++) supervisor.start({ name: count > 1 ? `${name}.${i}` : name, command });
   }
 
-  say(`relay: ${config.publicUrl}  (API under /api/v1, health at /readyz)`);
-  if (config.credentialsFile) say(`development credentials: ${config.credentialsFile}  (source it for the README's curl)`);
+  const sandboxUrl = config.env === 'development' ? await startDevSandbox(infra, config.sandboxPort) : null;
+  if (sandboxUrl) {
+    const sandboxSubscription = await ensureSandboxSubscription(config, sandboxUrl);
+    if (sandboxSubscription === 'created') say(`created the subscription "Sandbox" → ${sandboxUrl}/api/ (member alice@example.com)`);
+  }
+
+  say(`relay:      ${config.publicUrl}/  (pages; user admin) · API ${config.publicUrl}/api/v1 · health /readyz`);
+  say(`dashboard:  ${config.publicUrl}/admin/queues`);
+  if (sandboxUrl) say(`sandbox:    ${sandboxUrl}/  (the DMs the relay sent)`);
+  if (config.credentialsFile) say(`credentials: ${config.credentialsFile}  (API key, admin password: source it for the README's curl)`);
   say('press Ctrl-C to stop everything');
 
   let stopping = false;

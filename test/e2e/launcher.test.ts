@@ -10,13 +10,15 @@ import { freePort } from '../helpers/redis-server.js';
 /**
  * The product as a user starts it: `node dist/src/launcher/start.js` (what `npm start` runs after
  * building) reads the Procfile, applies migrations, starts web and two workers as real processes,
- * and Ctrl-C (SIGINT) stops all of them. `npm test` builds dist/ first (pretest).
+ * in development the Slack sandbox with a "Sandbox" subscription, and Ctrl-C (SIGINT) stops all of
+ * them. `npm test` builds dist/ first (pretest).
  */
 let dir: string;
 let sandbox: SlackSandbox;
 let launcher: ChildProcess;
 let output = '';
 let baseUrl: string;
+let sandboxPort: number;
 
 const childrenOf = (pid: number) =>
   execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
@@ -38,6 +40,7 @@ beforeAll(async () => {
   sandbox = createSlackSandbox();
   await sandbox.listen(0);
   const port = await freePort();
+  sandboxPort = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   launcher = spawn(process.execPath, ['dist/src/launcher/start.js'], {
     env: {
@@ -48,6 +51,7 @@ beforeAll(async () => {
       QUEUE_PREFIX: `e2e${randomBytes(4).toString('hex')}`,
       DATABASE_PATH: join(dir, 'relay.db'),
       SLACK_API_URL: sandbox.apiUrl,
+      SANDBOX_PORT: String(sandboxPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,23 +59,28 @@ beforeAll(async () => {
   launcher.stderr!.on('data', (chunk) => (output += chunk));
   for (let i = 0; i < 300; i++) {
     const ready = await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false);
-    if (ready && childrenOf(launcher.pid!).length === 3) return;
+    if (ready && output.includes('press Ctrl-C')) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the relay did not become ready:\n${output}`);
 });
 
 afterAll(async () => {
-  if (launcher.exitCode === null) launcher.kill('SIGKILL');
+  if (launcher.exitCode === null) {
+    // never leave the launcher's (detached) children behind, whatever failed
+    for (const child of childrenOf(launcher.pid!)) process.kill(child.pid, 'SIGKILL');
+    launcher.kill('SIGKILL');
+  }
   await sandbox.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('npm start (the launcher)', () => {
-  it('runs web and two workers from the Procfile, with generated development credentials', () => {
+  it('runs web and two workers from the Procfile, the sandbox, and generated development credentials', () => {
     const args = childrenOf(launcher.pid!).map((c) => c.args);
     expect(args.filter((a) => a.includes('dist/src/server.js'))).toHaveLength(1);
     expect(args.filter((a) => a.includes('dist/workers/worker.js'))).toHaveLength(2);
+    expect(args.filter((a) => a.includes('dist/src/sandbox/main.js'))).toHaveLength(1);
     expect(output).toContain(join(dir, 'credentials.env'));
     expect(output).toMatch(/release\s*\| Migrations applied/);
   });
@@ -105,9 +114,25 @@ describe('npm start (the launcher)', () => {
     expect(record).toMatchObject({ status: 'delivered', tokenSource: 'bot_token', subscriptionId: sub.id, slack: { ts: message!.ts } });
   });
 
+  it('creates a "Sandbox" subscription, so the README’s first curl delivers a DM shown on the sandbox page', async () => {
+    const apiKey = /^API_KEYS=(.+)$/m.exec(readFileSync(join(dir, 'credentials.env'), 'utf8'))![1]!.split(',')[0]!;
+    const res = await fetch(`${baseUrl}/api/v1/alerts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ subscription: 'sandbox', text: 'Hello from the README' }),
+    });
+    expect(res.status).toBe(202);
+    let inbox = '';
+    for (let i = 0; i < 50 && !inbox.includes('Hello from the README'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      inbox = await fetch(`http://127.0.0.1:${sandboxPort}/`).then((r) => r.text());
+    }
+    expect(inbox).toContain('Hello from the README');
+  });
+
   it('stops every process it started on Ctrl-C (SIGINT) and exits 0', async () => {
     const children = childrenOf(launcher.pid!).map((c) => c.pid);
-    expect(children).toHaveLength(3);
+    expect(children).toHaveLength(4);
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
     launcher.kill('SIGINT');
     expect(await exited).toBe(0);
