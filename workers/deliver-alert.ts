@@ -31,6 +31,8 @@ export interface DeliveryDeps {
   concurrency: SubscriptionConcurrency;
   /** SLACK_API_URL: where OAuth tokens are sent */
   oauthApiUrl: string;
+  /** SLACK_TIMEOUT_MS: how long a post can be in flight */
+  postTimeoutMs: number;
   logger: Logger;
 }
 
@@ -48,6 +50,12 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
   if (!record) return { outcome: 'skipped', reason: 'no_record' };
   // A job re-run after a crash between posting and completing must not post twice.
   if (record.status === 'delivered') return { outcome: 'skipped', reason: 'already_delivered' };
+  // A post may still be in flight in a worker that lost this job's lock (a Redis outage longer
+  // than WORKER_LOCK_MS, say): wait until that post has answered or timed out, then look again.
+  if (record.status === 'delivering') {
+    const settledAt = record.updatedAt + deps.postTimeoutMs + POST_SETTLE_MARGIN_MS;
+    if (Date.now() < settledAt) return await waitFor(job, token, deps, data, settledAt - Date.now(), { keepStatus: true });
+  }
 
   const subscription = deps.subscriptions.get(data.subscriptionId);
   if (!subscription) return failPermanently(deps, data, permanentFailure('subscription_deleted'), job.attemptsMade, null);
@@ -67,7 +75,6 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
       oauthApiUrl: deps.oauthApiUrl,
     });
     if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
-    deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
     const result = await postRefreshingOnce(deps, data, picked);
     deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
     deps.subscriptions.settleSync(subscription.id, data.alertId, null, subscription);
@@ -82,6 +89,7 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
 }
 
 const CONCURRENCY_WAIT_MS = 200;
+const POST_SETTLE_MARGIN_MS = 1000;
 
 /** A rotated OAuth token that Slack calls expired is refreshed once, and the post tried again. */
 async function postRefreshingOnce(deps: DeliveryDeps, data: DeliveryJob, picked: PickedToken) {
@@ -112,6 +120,8 @@ async function post(
     throw new DeliveryFailure({ kind: 'rate_limited', code: 'ratelimited', message: 'waiting out a Slack rate limit', retryAfterMs: blockedMs });
   }
   const { text, blocks } = formatAlertMessage(data.message);
+  // `delivering` marks the start of the one call that must not be repeated while it may be in flight.
+  deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
   const result = await limited(deps, channelScope, () =>
     client.chat.postMessage({ channel, text, blocks, unfurl_links: false }),
   );
@@ -166,8 +176,15 @@ async function handleFailure(
 }
 
 /** Back to the delayed set for `ms`, unchanged: waiting is not an attempt. */
-async function waitFor(job: Job, token: string | undefined, deps: DeliveryDeps, data: DeliveryJob, ms: number): Promise<never> {
-  deps.alerts.setStatus(data.alertId, 'queued');
+async function waitFor(
+  job: Job,
+  token: string | undefined,
+  deps: DeliveryDeps,
+  data: DeliveryJob,
+  ms: number,
+  { keepStatus = false } = {},
+): Promise<never> {
+  if (!keepStatus) deps.alerts.setStatus(data.alertId, 'queued');
   await job.moveToDelayed(Date.now() + ms, token);
   throw new DelayedError();
 }

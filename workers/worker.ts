@@ -40,6 +40,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
     // a lease outlives the longest delivery: three Slack calls, each bounded by the timeout
     concurrency: new SubscriptionConcurrency(connection, config.queuePrefix, 4 * config.slack.timeoutMs),
     oauthApiUrl: config.slack.apiUrl,
+    postTimeoutMs: config.slack.timeoutMs,
     logger,
   });
   for (const worker of workers) void worker.run();

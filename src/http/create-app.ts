@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/alerts', alertRoutes(deps.intake, deps.queries));
   app.use('/api/v1', api);
   // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
-  app.use('/api', apiKey);
+  app.use('/api', apiKey, notFoundHandler);
 
   app.use(
     admin,
