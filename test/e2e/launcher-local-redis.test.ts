@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processAlive } from '../helpers/api-client.js';
 
 /**
  * `npm start` with no REDIS_URL on a machine where Redis is installed but not running. A network
@@ -27,14 +28,6 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('npm start without a running Redis', () => {
   it('starts redis-server (AOF, data in ./data/redis), becomes ready, and stops everything on Ctrl-C', async () => {
@@ -69,7 +62,7 @@ describe('npm start without a running Redis', () => {
       const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
       launcher.kill('SIGINT');
       expect(await exited).toBe(0);
-      for (const pid of started_) expect(alive(pid), `pid ${pid} left running:\n${output}`).toBe(false);
+      for (const pid of started_) expect(processAlive(pid), `pid ${pid} left running:\n${output}`).toBe(false);
       expect(output).toMatch(/redis\s*\| exited/);
     } finally {
       for (const pid of descendants(launcher.pid!)) process.kill(pid, 'SIGKILL');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createSlackSandbox, type SlackSandbox } from '../../src/sandbox/index.js';
 import { freePort } from '../helpers/redis-server.js';
+import { processAlive } from '../helpers/api-client.js';
 
 /**
  * The product as a user starts it: `node dist/src/launcher/start.js` (what `npm start` runs after
@@ -26,14 +27,6 @@ const childrenOf = (pid: number) =>
     .map((line) => line.trim())
     .filter(Boolean)
     .map((line) => ({ pid: Number(line.split(/\s+/)[0]), args: line.replace(/^\d+\s+/, '') }));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
@@ -136,7 +129,7 @@ describe('npm start (the launcher)', () => {
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
     launcher.kill('SIGINT');
     expect(await exited).toBe(0);
-    for (const pid of children) expect(alive(pid), `pid ${pid} still running`).toBe(false);
+    for (const pid of children) expect(processAlive(pid), `pid ${pid} still running`).toBe(false);
     expect(output).toMatch(/worker\.1\s*\| exited \(code 0\)/);
     expect(output).toMatch(/web\s*\| exited \(code 0\)/);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
 import { freePort } from './redis-server.js';
+import { apiClient, createSubscription, waitForAlert, type Api } from './api-client.js';
 
 /**
  * The relay as REAL separate processes, the way a Procfile platform runs it: the release phase
@@ -25,12 +26,6 @@ const MIGRATE_JS = join(ROOT, 'dist/src/db/migrate-cli.js');
 
 export const PROCESS_BOT_TOKEN = 'xoxb-7777777777-8888888888-procPROCprocPROCproc';
 
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-  text: string;
-  headers: Headers;
-}
 
 export interface ExitInfo {
   code: number | null;
@@ -92,7 +87,7 @@ export interface RelayProcesses {
   /** a worker process, resolved once it logged "worker process consuming" */
   startWorker(env?: Record<string, string>): Promise<RelayChild>;
   waitForReady(timeoutMs?: number): Promise<void>;
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  api: Api;
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
   /** POSTs one alert and expects 202; returns its id */
   sendAlert(body: Record<string, unknown>, headers?: Record<string, string>): Promise<string>;
@@ -234,22 +229,7 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
     return handle;
   };
 
-  const api: RelayProcesses['api'] = async (method, path, body, headers = {}) => {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${apiKey}`, ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${url}${path}`, init);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed as any, text, headers: res.headers };
-  };
+  const api = apiClient(() => url, apiKey);
 
   const relay: RelayProcesses = {
     dir,
@@ -309,19 +289,7 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
 
     api,
 
-    async createSubscription(overrides = {}) {
-      const res = await api('POST', '/api/v1/subscriptions', {
-        name: `Sub ${randomBytes(4).toString('hex')}`,
-        version: 'v1.0',
-        apiUrl: sandbox.apiUrl,
-        apiToken: PROCESS_BOT_TOKEN,
-        clientId: '1234567890.0987654321',
-        recipient: 'U0ALICE',
-        ...overrides,
-      });
-      if (res.status !== 201) throw new Error(`create subscription: ${res.status} ${res.text}`);
-      return res.body;
-    },
+    createSubscription: (overrides = {}) => createSubscription(api, { apiUrl: sandbox.apiUrl, apiToken: PROCESS_BOT_TOKEN }, overrides),
 
     async sendAlert(body, headers) {
       const res = await api('POST', '/api/v1/alerts', { text: 'Disk almost full', ...body }, headers);
@@ -329,20 +297,7 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
       return res.body.id as string;
     },
 
-    async waitForAlert(id, statuses = ['delivered', 'failed'], timeoutMs = 10_000) {
-      let last: any;
-      try {
-        return await waitUntil(
-          async () => {
-            last = (await api('GET', `/api/v1/alerts/${id}`)).body;
-            return statuses.includes(last?.status) ? last : null;
-          },
-          { timeoutMs },
-        );
-      } catch {
-        throw new Error(`alert ${id} did not reach ${statuses.join('|')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${relay.dump()}`);
-      }
-    },
+    waitForAlert: (id, statuses, timeoutMs) => waitForAlert(api, id, statuses, timeoutMs, () => relay.dump()),
 
     dump() {
       return children.map((c) => `----- ${c.name} (pid ${c.pid}) -----\n${c.output()}`).join('\n');

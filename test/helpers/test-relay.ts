@@ -11,19 +11,13 @@ import { startWeb, type WebProcess } from '../../src/server.js';
 import { startWorker, type WorkerProcess } from '../../workers/worker.js';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
 import { freePort } from './redis-server.js';
+import { apiClient, createSubscription, waitForAlert, type Api } from './api-client.js';
 
 /**
  * A whole relay for one test file: real SQLite file, real Redis (the run's, under a prefix of its
  * own), the web app on a free port, a worker in this process, and the Slack sandbox that the
  * subscriptions point at. Logs go to a file so tests can read (and scan) them.
  */
-
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-  text: string;
-  headers: Headers;
-}
 
 export interface TestRelay {
   dir: string;
@@ -33,7 +27,7 @@ export interface TestRelay {
   worker: WorkerProcess | null;
   apiKey: string;
   logFile: string;
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  api: Api;
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
   waitForAlert(id: string, statuses?: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<WorkerProcess>;
@@ -95,25 +89,7 @@ export async function startTestRelay(
   };
   const worker = options.worker === false ? null : await spawnWorker();
 
-  const api: TestRelay['api'] = async (method, path, body, headers = {}) => {
-    const init: RequestInit = {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, ...headers },
-    };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${web.url}${path}`, init);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed as any, text, headers: res.headers };
-  };
+  const api = apiClient(() => web.url, apiKey);
 
   return {
     dir,
@@ -147,29 +123,8 @@ export async function startTestRelay(
       });
       return child;
     },
-    async createSubscription(overrides = {}) {
-      const res = await api('POST', '/api/v1/subscriptions', {
-        name: `Sub ${randomBytes(4).toString('hex')}`,
-        version: 'v1.0',
-        apiUrl: sandbox.apiUrl,
-        apiToken: BOT_TOKEN,
-        clientId: '1234567890.0987654321',
-        recipient: 'U0ALICE',
-        ...overrides,
-      });
-      if (res.status !== 201) throw new Error(`create subscription: ${res.status} ${res.text}`);
-      return res.body;
-    },
-    async waitForAlert(id, statuses = ['delivered', 'failed'], timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: any;
-      while (Date.now() < deadline) {
-        last = (await api('GET', `/api/v1/alerts/${id}`)).body;
-        if (statuses.includes(last?.status)) return last;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`alert ${id} did not reach ${statuses.join('|')}; last: ${JSON.stringify(last)}`);
-    },
+    createSubscription: (overrides = {}) => createSubscription(api, { apiUrl: sandbox.apiUrl, apiToken: BOT_TOKEN }, overrides),
+    waitForAlert: (id, statuses, timeoutMs) => waitForAlert(api, id, statuses, timeoutMs),
     async close() {
       await Promise.all(
         children.map((child) => new Promise<void>((resolve) => {
