@@ -29,6 +29,8 @@ export interface DeliveryDeps {
   oauthTokens: OAuthTokens;
   rateLimits: SlackRateLimits;
   concurrency: SubscriptionConcurrency;
+  /** THROTTLE_<KIND>_CONCURRENCY */
+  globalConcurrency: Record<'initial' | 'ongoing', number>;
   /** SLACK_API_URL: where OAuth tokens are sent */
   oauthApiUrl: string;
   /** SLACK_TIMEOUT_MS: how long a post can be in flight */
@@ -61,8 +63,11 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
   if (!subscription) return failPermanently(deps, data, permanentFailure('subscription_deleted'), job.attemptsMade, null);
 
   // The subscription's own concurrency: a job over it waits a moment without counting an attempt.
+  // A limit at or above the global one is already kept by BullMQ, and needs no lease.
   const kind = record.transfer;
-  if (!(await deps.concurrency.acquire(subscription.id, kind, data.alertId, subscription.throttle[kind].concurrency))) {
+  const limit = subscription.throttle[kind].concurrency;
+  const leased = limit < deps.globalConcurrency[kind];
+  if (leased && !(await deps.concurrency.acquire(subscription.id, kind, data.alertId, limit))) {
     return await waitFor(job, token, deps, data, CONCURRENCY_WAIT_MS + Math.floor(Math.random() * CONCURRENCY_WAIT_MS));
   }
   const attempt = job.attemptsMade + 1;
@@ -84,7 +89,7 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
     const failure = error instanceof DeliveryFailure ? error.failure : classifySlackError(error);
     return await handleFailure(job, token, deps, data, picked, failure, attempt);
   } finally {
-    await deps.concurrency.release(subscription.id, kind, data.alertId).catch(() => {});
+    if (leased) await deps.concurrency.release(subscription.id, kind, data.alertId).catch(() => {});
   }
 }
 
@@ -115,16 +120,23 @@ async function post(
 
   // A channel (or workspace) that Slack rate-limited recently is not asked again before its time.
   const channelScope = SlackRateLimits.channelScope(data.subscriptionId, picked.source, channel);
-  const blockedMs = await deps.rateLimits.remainingMs([workspace, channelScope]);
+  const blockedMs = await deps.rateLimits.waitMs(workspace, channelScope);
   if (blockedMs > 0) {
     throw new DeliveryFailure({ kind: 'rate_limited', code: 'ratelimited', message: 'waiting out a Slack rate limit', retryAfterMs: blockedMs });
   }
   const { text, blocks } = formatAlertMessage(data.message);
   // `delivering` marks the start of the one call that must not be repeated while it may be in flight.
-  deps.alerts.setStatus(data.alertId, 'delivering', { tokenSource: picked.source });
-  const result = await limited(deps, channelScope, () =>
-    client.chat.postMessage({ channel, text, blocks, unfurl_links: false }),
-  );
+  deps.alerts.markDelivering(data.alertId, picked.source);
+  let result;
+  try {
+    result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });
+  } catch (error) {
+    const failure = classifySlackError(error);
+    if (failure.kind !== 'rate_limited') throw error;
+    // Block the channel, and take this post's paced slot behind the others already waiting.
+    await deps.rateLimits.block(channelScope, failure.retryAfterMs);
+    throw new DeliveryFailure({ ...failure, retryAfterMs: await deps.rateLimits.waitMs(workspace, channelScope) });
+  }
   if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'unknown_error'));
   return { channel: result.channel ?? channel, ts: result.ts };
 }

@@ -39,6 +39,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
     rateLimits: new SlackRateLimits(connection, config.queuePrefix),
     // a lease outlives the longest delivery: three Slack calls, each bounded by the timeout
     concurrency: new SubscriptionConcurrency(connection, config.queuePrefix, 4 * config.slack.timeoutMs),
+    globalConcurrency: { initial: config.throttle.initial.concurrency, ongoing: config.throttle.ongoing.concurrency },
     oauthApiUrl: config.slack.apiUrl,
     postTimeoutMs: config.slack.timeoutMs,
     logger,

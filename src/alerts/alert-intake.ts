@@ -4,6 +4,7 @@ import { AppError, notFound, unavailable } from '../errors.js';
 import type { AlertRow, SubscriptionRow } from '../db/schema.js';
 import { newAlertId } from '../lib/ids.js';
 import { parseInput } from '../lib/validation.js';
+import { GroupCommit } from '../lib/group-commit.js';
 import { alertMessageSchema } from '../queues/delivery-job.js';
 import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
@@ -59,9 +60,11 @@ export interface AlertIntakeDeps {
 
 export class AlertIntake {
   private readonly now: () => number;
+  private readonly writes: GroupCommit<{ row: AlertRow; subscription: SubscriptionRow }, { row: AlertRow; repeated: boolean }>;
 
   constructor(private readonly deps: AlertIntakeDeps) {
     this.now = deps.now ?? Date.now;
+    this.writes = new GroupCommit((items) => this.write(items));
   }
 
   async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {
@@ -86,20 +89,30 @@ export class AlertIntake {
     return this.accept(inputs, context.apiKeyId);
   }
 
+  /** Validation (per request, all-or-nothing) here; the writes are grouped with other requests'. */
   private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
     const now = this.now();
     const subscriptions = new Map<string, SubscriptionRow>();
-    const rows = inputs.map((input, index) => {
+    const items = inputs.map((input, index) => {
       try {
         const subscription = this.findSubscription(input.subscription, subscriptions);
-        return this.toRow(input, subscription, apiKeyId, now);
+        return { row: this.toRow(input, subscription, apiKeyId, now), subscription };
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
     });
+    const written = await this.writes.submit(items);
+    return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
+  }
 
-    const written = this.deps.alerts.insertUnlessRepeated(rows, now - IDEMPOTENCY_WINDOW_MS);
+  /** One group commit: the records in one transaction, then their jobs in one round trip. */
+  private async write(items: { row: AlertRow; subscription: SubscriptionRow }[]) {
+    const written = this.deps.alerts.insertUnlessRepeated(
+      items.map((item) => item.row),
+      this.now() - IDEMPOTENCY_WINDOW_MS,
+    );
     const fresh = written.filter((w) => !w.repeated).map((w) => w.row);
+    const subscriptions = new Map(items.map((item) => [item.subscription.id, item.subscription]));
     try {
       await withTimeout(
         (async () => this.deps.queues.add(await this.scheduled(fresh, subscriptions)))(),
@@ -109,7 +122,7 @@ export class AlertIntake {
       this.deps.alerts.deleteMany(fresh.map((row) => row.id));
       throw unavailable('The queue (Redis) cannot take the alert right now; nothing was stored. Try again.');
     }
-    return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
+    return written;
   }
 
   /** Each delivery with the delay of the slot its subscription's throttle reserved for it. */
@@ -117,7 +130,9 @@ export class AlertIntake {
     const groups = new Map<string, AlertRow[]>();
     for (const row of rows) {
       const key = `${row.subscriptionId}\n${row.transfer}`;
-      groups.set(key, [...(groups.get(key) ?? []), row]);
+      const group = groups.get(key);
+      if (group) group.push(row);
+      else groups.set(key, [row]);
     }
     const deliveries: QueuedDelivery[] = [];
     for (const group of groups.values()) {

@@ -1,16 +1,68 @@
-import { and, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { once } from '../db/once.js';
 import { alerts, type AlertRow, type AlertStatus, type TokenSource } from '../db/schema.js';
 
-/** Persistence of alert records: the durable truth of every delivery (SPEC §3). */
+/**
+ * Persistence of alert records: the durable truth of every delivery (SPEC §3). The statements of
+ * the hot paths (intake, delivery) are prepared once.
+ */
 export class AlertStore {
+  private readonly byId = once(() =>
+    this.db.select().from(alerts).where(eq(alerts.id, sql.placeholder('id'))).prepare(),
+  );
+  private readonly byIdempotencyKey = once(() =>
+    this.db
+      .select()
+      .from(alerts)
+      .where(
+        and(
+          or(isNull(sql.placeholder('apiKeyId')), eq(alerts.apiKeyId, sql.placeholder('apiKeyId'))),
+          eq(alerts.idempotencyKey, sql.placeholder('key')),
+          gt(alerts.createdAt, sql.placeholder('since')),
+        ),
+      )
+      .orderBy(desc(alerts.createdAt))
+      .prepare(),
+  );
+  private readonly insertRow = once(() =>
+    this.db.$client.prepare(
+      `insert into alerts (id, subscription_id, transfer, status, attempts, token_source, recipient, message,
+         slack_channel, slack_ts, error_code, error_message, api_key_id, idempotency_key, created_at, updated_at, delivered_at)
+       values (@id, @subscriptionId, @transfer, @status, @attempts, @tokenSource, @recipient, @message,
+         @slackChannel, @slackTs, @errorCode, @errorMessage, @apiKeyId, @idempotencyKey, @createdAt, @updatedAt, @deliveredAt)`,
+    ),
+  );
+  private readonly startPost = once(() =>
+    this.db.$client.prepare(`update alerts set status = 'delivering', token_source = ?, updated_at = ? where id = ?`),
+  );
+  private readonly finishPost = once(() =>
+    this.db.$client.prepare(
+      `update alerts set status = 'delivered', slack_channel = ?, slack_ts = ?, token_source = ?, attempts = ?,
+         error_code = null, error_message = null, delivered_at = ?, updated_at = ? where id = ?`,
+    ),
+  );
+  /** Made once: better-sqlite3's transaction wrapper is costly to build. */
+  private readonly insertAll = once(() =>
+    this.db.$client.transaction((rows: AlertRow[], sinceMs: number) =>
+      rows.map((row) => {
+        if (row.idempotencyKey !== null) {
+          const earlier = this.byIdempotencyKey().get({ apiKeyId: row.apiKeyId, key: row.idempotencyKey, since: sinceMs });
+          if (earlier) return { row: earlier, repeated: true };
+        }
+        this.insertRow().run({ ...row, message: JSON.stringify(row.message) });
+        return { row, repeated: false };
+      }),
+    ),
+  );
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
   ) {}
 
   get(id: string): AlertRow | undefined {
-    return this.db.select().from(alerts).where(eq(alerts.id, id)).get();
+    return this.byId().get({ id });
   }
 
   list(filter: { subscriptionId?: string; status?: AlertStatus; limit: number }): AlertRow[] {
@@ -35,32 +87,12 @@ export class AlertStore {
     rows: AlertRow[],
     sinceMs: number,
   ): { row: AlertRow; repeated: boolean }[] {
-    const run = this.db.$client.transaction(() =>
-      rows.map((row) => {
-        if (row.idempotencyKey !== null) {
-          const earlier = this.findByIdempotencyKey(row.apiKeyId, row.idempotencyKey, sinceMs);
-          if (earlier) return { row: earlier, repeated: true };
-        }
-        this.db.insert(alerts).values(row).run();
-        return { row, repeated: false };
-      }),
-    );
-    return run.immediate();
+    return this.insertAll().immediate(rows, sinceMs);
   }
 
-  private findByIdempotencyKey(apiKeyId: string | null, key: string, sinceMs: number): AlertRow | undefined {
-    return this.db
-      .select()
-      .from(alerts)
-      .where(
-        and(
-          apiKeyId === null ? undefined : eq(alerts.apiKeyId, apiKeyId),
-          eq(alerts.idempotencyKey, key),
-          gt(alerts.createdAt, sinceMs),
-        ),
-      )
-      .orderBy(desc(alerts.createdAt))
-      .get();
+  /** The post is about to start: the one call that must not be repeated while it may be in flight. */
+  markDelivering(id: string, tokenSource: TokenSource): void {
+    this.startPost().run(tokenSource, this.now(), id);
   }
 
   /** Counts per subscription, status and error code: the source of /metrics' alert counters. */
@@ -110,15 +142,7 @@ export class AlertStore {
     result: { channel: string; ts: string; tokenSource: TokenSource; attempts: number },
   ): void {
     const now = this.now();
-    this.setStatus(id, 'delivered', {
-      slackChannel: result.channel,
-      slackTs: result.ts,
-      tokenSource: result.tokenSource,
-      attempts: result.attempts,
-      errorCode: null,
-      errorMessage: null,
-      deliveredAt: now,
-    });
+    this.finishPost().run(result.channel, result.ts, result.tokenSource, result.attempts, now, now, id);
   }
 
   markFailed(

@@ -29,13 +29,21 @@ declare global {
 /** `Authorization: Bearer <API key>` on /api (SPEC §5). */
 export function requireApiKey(apiKeys: string[]): RequestHandler {
   const secrets = apiKeys.map(digest);
+  // Keys already checked, with their ids: hashing every request's key twice was measurable.
+  const known = new Map<string, string>();
   return (req, res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    if (!match || !matchesAny(match[1]!, secrets)) {
+    const key = match?.[1];
+    let id = key === undefined ? undefined : known.get(key);
+    if (key !== undefined && id === undefined && matchesAny(key, secrets)) {
+      id = apiKeyId(key);
+      known.set(key, id);
+    }
+    if (id === undefined) {
       res.set('WWW-Authenticate', 'Bearer realm="slack-alert-relay"');
       throw new AppError('unauthorized', 401, 'Send a valid API key as "Authorization: Bearer <key>".');
     }
-    res.locals.apiKeyId = apiKeyId(match[1]!);
+    res.locals.apiKeyId = id;
     next();
   };
 }

@@ -25,6 +25,8 @@ interface Entry {
 
 export class MemberDirectory {
   private readonly cache = new Map<string, Entry>();
+  /** Lookups under way: concurrent jobs for one member share one Slack call. */
+  private readonly inflight = new Map<string, Promise<string>>();
 
   constructor(private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {}
 
@@ -77,9 +79,18 @@ export class MemberDirectory {
     const now = (this.options.now ?? Date.now)();
     const hit = this.cache.get(key);
     if (hit && hit.expires > now) return hit.value;
-    const value = await load();
-    if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.clear();
-    this.cache.set(key, { value, expires: now + (this.options.ttlMs ?? 3600_000) });
-    return value;
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const lookup = load().then((value) => {
+      if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.clear();
+      this.cache.set(key, { value, expires: now + (this.options.ttlMs ?? 3600_000) });
+      return value;
+    });
+    this.inflight.set(key, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.inflight.delete(key);
+    }
   }
 }

@@ -1,5 +1,6 @@
-import { eq, or, asc } from 'drizzle-orm';
+import { eq, or, asc, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { once } from '../db/once.js';
 import {
   subscriptions,
   oauthInstallations,
@@ -10,6 +11,25 @@ import {
 
 /** Persistence of subscriptions and their OAuth installations. Knows nothing of HTTP. */
 export class SubscriptionStore {
+  // Read on every intake and every delivery: prepared once.
+  private readonly byId = once(() =>
+    this.db.select().from(subscriptions).where(eq(subscriptions.id, sql.placeholder('id'))).prepare(),
+  );
+  private readonly byIdOrName = once(() =>
+    this.db
+      .select()
+      .from(subscriptions)
+      .where(or(eq(subscriptions.id, sql.placeholder('ref')), eq(subscriptions.nameKey, sql.placeholder('nameKey'))))
+      .prepare(),
+  );
+  private readonly installation = once(() =>
+    this.db
+      .select()
+      .from(oauthInstallations)
+      .where(eq(oauthInstallations.subscriptionId, sql.placeholder('id')))
+      .prepare(),
+  );
+
   constructor(private readonly db: Db) {}
 
   list(): SubscriptionRow[] {
@@ -17,16 +37,12 @@ export class SubscriptionStore {
   }
 
   get(id: string): SubscriptionRow | undefined {
-    return this.db.select().from(subscriptions).where(eq(subscriptions.id, id)).get();
+    return this.byId().get({ id });
   }
 
   /** An alert names its subscription by id, or else by name ignoring case (SPEC §3). */
   findByIdOrName(ref: string): SubscriptionRow | undefined {
-    return this.db
-      .select()
-      .from(subscriptions)
-      .where(or(eq(subscriptions.id, ref), eq(subscriptions.nameKey, ref.toLowerCase())))
-      .get();
+    return this.byIdOrName().get({ ref, nameKey: ref.toLowerCase() });
   }
 
   findByNameKey(nameKey: string): SubscriptionRow | undefined {
@@ -50,11 +66,7 @@ export class SubscriptionStore {
   }
 
   getInstallation(subscriptionId: string): InstallationRow | undefined {
-    return this.db
-      .select()
-      .from(oauthInstallations)
-      .where(eq(oauthInstallations.subscriptionId, subscriptionId))
-      .get();
+    return this.installation().get({ id: subscriptionId });
   }
 
   /** Map of subscription id → installation, for listing without one query per row. */

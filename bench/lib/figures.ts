@@ -1,0 +1,72 @@
+/** The figures a run writes (`--json FILE`), and the targets they are judged by. */
+
+export interface Figures {
+  machine: { cores: number; node: string; redis: string; cpuModel?: string; platform?: string };
+  mode?: 'quick' | 'full';
+  intake: { rps: number; p50Ms: number; p99Ms: number; baselineRps: number };
+  batch: { alertsPerSec: number; baselineAlertsPerSec: number };
+  delivery: { oneWorkerPerSec: number; twoWorkersPerSec: number; baselinePerSec: number };
+  latency: { p50Ms: number; p95Ms: number; p99Ms: number };
+  goodput: { ratio: number; failed: number; duplicates: number };
+  memory: { webRssMb: number; workerRssMb: number };
+  details?: Record<string, unknown>;
+}
+
+export interface TargetCheck {
+  name: string;
+  figure: string;
+  target: string;
+  met: boolean | null;
+}
+
+const pct = (value: number) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : 'n/a');
+const known = (...values: number[]) => values.every((v) => Number.isFinite(v));
+
+export function checkTargets(f: Partial<Figures>): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  if (f.intake) {
+    const ratio = f.intake.rps / f.intake.baselineRps;
+    checks.push({
+      name: 'intake throughput',
+      figure: `${pct(ratio)} of bare handler`,
+      target: '≥ 70% of bare-handler baseline',
+      met: known(ratio) ? ratio >= 0.7 : null,
+    });
+    checks.push({ name: 'intake p99', figure: `${f.intake.p99Ms} ms`, target: '≤ 50 ms', met: known(f.intake.p99Ms) ? f.intake.p99Ms <= 50 : null });
+  }
+  if (f.batch) {
+    const ratio = f.batch.alertsPerSec / f.batch.baselineAlertsPerSec;
+    checks.push({ name: 'batch intake', figure: `${pct(ratio)} of raw addBulk`, target: '≥ 60% of raw addBulk', met: known(ratio) ? ratio >= 0.6 : null });
+  }
+  if (f.delivery) {
+    const ratio = f.delivery.oneWorkerPerSec / f.delivery.baselinePerSec;
+    checks.push({
+      name: 'delivery per worker',
+      figure: `${pct(ratio)} of raw worker (one relay worker vs one raw worker)`,
+      target: '≥ 70% of raw-worker baseline',
+      met: known(ratio) ? ratio >= 0.7 : null,
+    });
+  }
+  if (f.latency) {
+    checks.push({ name: 'latency p99 at 100/s', figure: `${f.latency.p99Ms} ms`, target: '≤ 15 ms', met: known(f.latency.p99Ms) ? f.latency.p99Ms <= 15 : null });
+  }
+  if (f.goodput) {
+    const ok = f.goodput.ratio >= 0.9 && f.goodput.failed === 0 && f.goodput.duplicates === 0;
+    checks.push({
+      name: 'Slack-limit goodput',
+      figure: `${f.goodput.ratio} (failed ${f.goodput.failed}, duplicates ${f.goodput.duplicates})`,
+      target: '≥ 0.9, none failed or doubled',
+      met: known(f.goodput.ratio) ? ok : null,
+    });
+  }
+  if (f.memory) {
+    const worst = Math.max(f.memory.webRssMb, f.memory.workerRssMb);
+    checks.push({
+      name: 'peak RSS',
+      figure: `web ${f.memory.webRssMb} MB, worker ${f.memory.workerRssMb} MB`,
+      target: '≤ 150 MB per process',
+      met: known(worst) ? worst <= 150 : null,
+    });
+  }
+  return checks;
+}

@@ -1,0 +1,484 @@
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { baselineJob } from './baseline/job-shape.js';
+import { freePort, sleep, startProc, waitFor } from './lib/proc.js';
+import type { BenchRedis } from './lib/redis.js';
+import { Relay, type PeakRecord } from './lib/relay.js';
+import { startSandboxProcess, type SandboxProcess } from './lib/sandbox-client.js';
+import { percentile, round } from './lib/stats.js';
+
+/** Everything a scenario needs; one per run. */
+export interface BenchContext {
+  root: string;
+  runDir: string;
+  quick: boolean;
+  redis: BenchRedis;
+  /** the stand-in without a rate limit, shared by scenarios 1–4 (reset before each) */
+  sandbox: SandboxProcess;
+  peaks: PeakRecord[];
+  cpuProfDir?: string;
+  profile?: { web?: boolean; workers?: boolean };
+  log(line: string): void;
+}
+
+/** Sizes of the full and the quick run. */
+export function sizes(quick: boolean) {
+  return quick
+    ? { intakeWarmS: 2, intakeS: 6, batchWarmS: 1, batchS: 5, deliveryN: 4000, latencyWarmS: 2, latencyS: 8 }
+    : { intakeWarmS: 3, intakeS: 15, batchWarmS: 2, batchS: 10, deliveryN: 20_000, latencyWarmS: 5, latencyS: 20 };
+}
+
+export const INTAKE_CONNECTIONS = 50;
+export const BATCH_CONNECTIONS = 10;
+export const BATCH_SIZE = 100;
+export const LATENCY_RATE = 100;
+const PREFILL_CONCURRENCY = 4;
+
+const SAMPLE_ALERT = { title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' } as const;
+
+function relayFor(ctx: BenchContext, scenario: string, slackApiUrl = ctx.sandbox.apiUrl): Relay {
+  return new Relay({
+    root: ctx.root,
+    runDir: ctx.runDir,
+    redisUrl: ctx.redis.url,
+    slackApiUrl,
+    scenario,
+    cpuProfDir: ctx.cpuProfDir,
+    profile: ctx.profile,
+    peaks: ctx.peaks,
+  });
+}
+
+async function fresh(ctx: BenchContext): Promise<void> {
+  await ctx.redis.flush();
+  await ctx.sandbox.reset();
+}
+
+function tsxProc(ctx: BenchContext, name: string, script: string, env: Record<string, string>) {
+  return startProc(name, process.execPath, ['--import', 'tsx', join(ctx.root, script)], {
+    cwd: ctx.root,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...env },
+    logFile: join(ctx.runDir, `${name}.log`),
+  });
+}
+
+/** Warm up, then measure, with autocannon in this process. */
+async function cannon(options: autocannon.Options, warmS: number, measureS: number): Promise<autocannon.Result> {
+  if (warmS > 0) await autocannon({ ...options, duration: warmS });
+  return autocannon({ ...options, duration: measureS });
+}
+
+function rps(result: autocannon.Result): number {
+  return result['2xx'] / result.duration;
+}
+
+function statusSummary(result: autocannon.Result): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats)) out[code] = count;
+  if (result.errors) out.errors = result.errors;
+  if (result.timeouts) out.timeouts = result.timeouts;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Intake
+
+export async function intakeScenario(ctx: BenchContext) {
+  const s = sizes(ctx.quick);
+  await fresh(ctx);
+  const relay = relayFor(ctx, 'intake');
+  let relayResult: autocannon.Result;
+  let queued = 0;
+  try {
+    await relay.startWeb();
+    await relay.createSubscription();
+    // Workers are NOT started: this measures the web process's intake alone.
+    relayResult = await cannon(
+      {
+        url: `${relay.url}/api/v1/alerts`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ subscription: 'bench', ...SAMPLE_ALERT }),
+        connections: INTAKE_CONNECTIONS,
+      },
+      s.intakeWarmS,
+      s.intakeS,
+    );
+    queued = (await relay.ongoing.getJobCounts('wait')).wait ?? 0;
+  } finally {
+    await relay.stop();
+  }
+
+  await ctx.redis.flush();
+  const port = await freePort();
+  const bare = tsxProc(ctx, 'baseline-bare-web', 'bench/baseline/bare-web.ts', {
+    PORT: String(port),
+    REDIS_URL: ctx.redis.url,
+    QUEUE_PREFIX: 'bare',
+  });
+  let baseResult: autocannon.Result;
+  let bareRss: number | null = null;
+  try {
+    await bare.waitForOutput('bare-web listening');
+    baseResult = await cannon(
+      {
+        url: `http://127.0.0.1:${port}/api/v1/alerts`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(SAMPLE_ALERT),
+        connections: INTAKE_CONNECTIONS,
+      },
+      s.intakeWarmS,
+      s.intakeS,
+    );
+    bareRss = bare.peakRssMb();
+  } finally {
+    await bare.stop();
+  }
+  return {
+    figures: {
+      rps: round(rps(relayResult)),
+      p50Ms: relayResult.latency.p50,
+      p99Ms: relayResult.latency.p99,
+      baselineRps: round(rps(baseResult)),
+    },
+    details: {
+      connections: INTAKE_CONNECTIONS,
+      warmupS: s.intakeWarmS,
+      measuredS: s.intakeS,
+      workersRunning: 0,
+      relayStatus: statusSummary(relayResult),
+      relayJobsQueued: queued,
+      baselineP50Ms: baseResult.latency.p50,
+      baselineP99Ms: baseResult.latency.p99,
+      baselineStatus: statusSummary(baseResult),
+      baselinePeakRssMb: bareRss === null ? null : round(bareRss),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Batch intake
+
+export async function batchScenario(ctx: BenchContext) {
+  const s = sizes(ctx.quick);
+  await fresh(ctx);
+  const relay = relayFor(ctx, 'batch');
+  let result: autocannon.Result;
+  try {
+    await relay.startWeb();
+    await relay.createSubscription();
+    const alerts = Array.from({ length: BATCH_SIZE }, (_, i) => ({ subscription: 'bench', ...SAMPLE_ALERT, text: `${SAMPLE_ALERT.text} (#${i})` }));
+    result = await cannon(
+      {
+        url: `${relay.url}/api/v1/alerts/batch`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ alerts }),
+        connections: BATCH_CONNECTIONS,
+        timeout: 30,
+      },
+      s.batchWarmS,
+      s.batchS,
+    );
+  } finally {
+    await relay.stop();
+  }
+
+  await ctx.redis.flush();
+  const bulk = tsxProc(ctx, 'baseline-add-bulk', 'bench/baseline/add-bulk.ts', {
+    REDIS_URL: ctx.redis.url,
+    QUEUE_PREFIX: 'bulk',
+    CONCURRENCY: String(BATCH_CONNECTIONS),
+    BATCH: String(BATCH_SIZE),
+    WARMUP_MS: String(s.batchWarmS * 1000),
+    DURATION_MS: String(s.batchS * 1000),
+  });
+  const exit = await Promise.race([bulk.exited, sleep((s.batchWarmS + s.batchS + 60) * 1000).then(() => null)]);
+  if (!exit || exit.code !== 0) {
+    await bulk.stop();
+    throw new Error(`add-bulk baseline failed:\n${bulk.tail()}`);
+  }
+  const line = bulk.tail().trim().split('\n').at(-1)!;
+  const base = JSON.parse(line) as { jobsPerSec: number };
+  return {
+    figures: {
+      alertsPerSec: round(rps(result) * BATCH_SIZE),
+      baselineAlertsPerSec: round(base.jobsPerSec),
+    },
+    details: {
+      perRequest: BATCH_SIZE,
+      connections: BATCH_CONNECTIONS,
+      measuredS: s.batchS,
+      relayStatus: statusSummary(result),
+      relayRequestP50Ms: result.latency.p50,
+      relayRequestP99Ms: result.latency.p99,
+      baselineConcurrency: BATCH_CONNECTIONS,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Delivery
+
+/** POSTs `count` alerts in batches of 100, a few requests in flight. */
+async function prefill(relay: Relay, count: number, text: (i: number) => string): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const from = next;
+      next = Math.min(count, next + BATCH_SIZE);
+      const alerts = [];
+      for (let i = from; i < next; i++) alerts.push({ subscription: 'bench', ...SAMPLE_ALERT, text: text(i) });
+      const res = await relay.api('POST', '/api/v1/alerts/batch', { alerts });
+      if (res.status !== 202) throw new Error(`prefill batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: PREFILL_CONCURRENCY }, lane));
+}
+
+function drainTimeoutMs(n: number): number {
+  return Math.max(60_000, n * 10); // ≥ 100 deliveries/s, or it is reported as not drained
+}
+
+async function drainRelay(ctx: BenchContext, workers: number, n: number) {
+  await fresh(ctx);
+  const relay = relayFor(ctx, `delivery${workers}`);
+  try {
+    await relay.startWeb();
+    await relay.createSubscription();
+    // Held back while the queue fills, so that the workers start on a full queue at a known time.
+    await relay.ongoing.pause();
+    await prefill(relay, n, (i) => `drain ${i}`);
+    const counts = await relay.ongoing.getJobCounts('wait', 'delayed', 'prioritized');
+    const waiting = counts.wait ?? 0;
+    if (waiting !== n) throw new Error(`prefill left ${JSON.stringify(counts)} jobs, expected ${n}`);
+    await relay.startWorkers(workers);
+    const t0 = Date.now();
+    await relay.ongoing.resume();
+    const stats = await ctx.sandbox.waitCount(n, drainTimeoutMs(n));
+    await sleep(500); // let any straggler (a duplicate) arrive before counting
+    const after = await ctx.sandbox.stats();
+    const delivered = Math.min(after.messages, n);
+    const end = stats.messages >= n ? stats.lastAt! : Date.now();
+    const perSec = delivered / ((end - t0) / 1000);
+    return {
+      perSec: round(perSec),
+      delivered,
+      duplicates: Math.max(0, after.messages - n),
+      drainS: round((end - t0) / 1000, 2),
+      calls: after.calls,
+    };
+  } finally {
+    await relay.stop();
+  }
+}
+
+async function drainRaw(ctx: BenchContext, n: number) {
+  await fresh(ctx);
+  const redisUrl = new URL(ctx.redis.url);
+  const queue = new Queue('bench-raw', {
+    connection: { host: redisUrl.hostname, port: Number(redisUrl.port), maxRetriesPerRequest: null },
+    prefix: 'raw',
+  });
+  queue.on('error', () => {});
+  const worker = tsxProc(ctx, 'baseline-raw-worker', 'bench/baseline/raw-worker.ts', {
+    REDIS_URL: ctx.redis.url,
+    QUEUE_PREFIX: 'raw',
+    QUEUE_NAME: 'bench-raw',
+    SLACK_API_URL: ctx.sandbox.apiUrl,
+    WORKER_CONCURRENCY: '50', // the relay's default WORKER_CONCURRENCY
+  });
+  try {
+    await queue.pause();
+    for (let from = 0; from < n; from += 1000) {
+      const jobs = [];
+      for (let i = from; i < Math.min(n, from + 1000); i++) jobs.push(baselineJob({ ...SAMPLE_ALERT, text: `drain ${i}` }));
+      await queue.addBulk(jobs);
+    }
+    await waitFor('the raw worker to connect', async () => (await queue.getWorkersCount()) >= 1, { timeoutMs: 30_000 });
+    const t0 = Date.now();
+    await queue.resume();
+    const stats = await ctx.sandbox.waitCount(n, drainTimeoutMs(n));
+    const end = stats.messages >= n ? stats.lastAt! : Date.now();
+    const peak = worker.peakRssMb();
+    return {
+      perSec: round(Math.min(stats.messages, n) / ((end - t0) / 1000)),
+      delivered: stats.messages,
+      drainS: round((end - t0) / 1000, 2),
+      peakRssMb: peak === null ? null : round(peak),
+    };
+  } finally {
+    await worker.stop();
+    await queue.close().catch(() => {});
+  }
+}
+
+export async function deliveryScenario(ctx: BenchContext) {
+  const n = sizes(ctx.quick).deliveryN;
+  const one = await drainRelay(ctx, 1, n);
+  ctx.log(`    one worker: ${one.perSec}/s (${one.delivered}/${n} in ${one.drainS} s)`);
+  const two = await drainRelay(ctx, 2, n);
+  ctx.log(`    two workers: ${two.perSec}/s (${two.delivered}/${n} in ${two.drainS} s)`);
+  const raw = await drainRaw(ctx, n);
+  ctx.log(`    raw BullMQ worker: ${raw.perSec}/s (${raw.delivered}/${n} in ${raw.drainS} s)`);
+  return {
+    figures: { oneWorkerPerSec: one.perSec, twoWorkersPerSec: two.perSec, baselinePerSec: raw.perSec },
+    details: { alerts: n, workerConcurrency: 50, oneWorker: one, twoWorkers: two, rawWorker: raw },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Latency
+
+export async function latencyScenario(ctx: BenchContext) {
+  const s = sizes(ctx.quick);
+  await fresh(ctx);
+  const relay = relayFor(ctx, 'latency');
+  const warm = s.latencyWarmS * LATENCY_RATE;
+  const total = warm + s.latencyS * LATENCY_RATE;
+  const accepted = new Map<number, number>();
+  const responseMs: number[] = [];
+  const refused: Record<string, number> = {};
+  try {
+    await relay.startWeb();
+    await relay.createSubscription();
+    await relay.startWorkers(2); // the Procfile's web + two workers
+    const tag = `lat${Date.now().toString(36)}`;
+    const body = (i: number) => JSON.stringify({ subscription: 'bench', ...SAMPLE_ALERT, text: `latency probe ${tag} #${i}` });
+    const headers = { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' };
+    const start = performance.now();
+    const inFlight: Promise<void>[] = [];
+    // Open loop: alert i is sent at start + i × 10 ms whatever the answers do.
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / LATENCY_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const sentAt = performance.now();
+      inFlight.push(
+        fetch(`${relay.url}/api/v1/alerts`, { method: 'POST', headers, body: body(i) }).then(
+          async (res) => {
+            const at = Date.now();
+            await res.arrayBuffer();
+            if (res.status === 202) {
+              accepted.set(i, at);
+              if (i >= warm) responseMs.push(performance.now() - sentAt);
+            } else refused[res.status] = (refused[res.status] ?? 0) + 1;
+          },
+          (error: Error) => {
+            refused[error.message] = (refused[error.message] ?? 0) + 1;
+          },
+        ),
+      );
+    }
+    const sendS = (performance.now() - start) / 1000;
+    await Promise.all(inFlight);
+    await ctx.sandbox.waitCount(accepted.size, 30_000);
+    const messages = await ctx.sandbox.messages(`latency probe ${tag} #`);
+    const latencies: number[] = [];
+    for (const message of messages) {
+      const seq = Number(/#(\d+)$/.exec(message.text)?.[1]);
+      const at = accepted.get(seq);
+      if (seq >= warm && at !== undefined) latencies.push(message.at - at);
+    }
+    const measured = [...accepted.keys()].filter((i) => i >= warm).length;
+    return {
+      figures: {
+        p50Ms: percentile(latencies, 50),
+        p95Ms: percentile(latencies, 95),
+        p99Ms: percentile(latencies, 99),
+      },
+      details: {
+        rate: LATENCY_RATE,
+        warmupS: s.latencyWarmS,
+        measuredS: s.latencyS,
+        actualSendRate: round(total / sendS),
+        measured,
+        delivered: latencies.length,
+        maxMs: latencies.length ? Math.max(...latencies) : null,
+        negativeSamples: latencies.filter((l) => l < 0).length,
+        resolution: '1 ms (Date.now() in the driver at the 202, and in the stand-in at chat.postMessage)',
+        intakeResponseP50Ms: round(percentile(responseMs, 50), 2),
+        intakeResponseP99Ms: round(percentile(responseMs, 99), 2),
+        refused,
+        workers: 2,
+      },
+    };
+  } finally {
+    await relay.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Slack-limit goodput
+
+export const GOODPUT_MEMBERS = ['U0ALICE', 'U0BOB', 'W0CAROL', 'U0DAVE', 'U0ERIN'];
+const GOODPUT_PER_MEMBER = 20;
+const IDEAL_MS = GOODPUT_PER_MEMBER * 1000;
+
+export async function goodputScenario(ctx: BenchContext) {
+  await ctx.redis.flush();
+  const limited = await startSandboxProcess(ctx.root, ctx.runDir, 'sandbox-limited', {
+    channelPostLimit: { perSecond: 1 },
+    users: [
+      { id: 'U0ALICE', name: 'alice', realName: 'Alice Archer', email: 'alice@example.com' },
+      { id: 'U0BOB', name: 'bob', realName: 'Bob Baker', email: 'bob@example.com' },
+      { id: 'W0CAROL', name: 'carol', realName: 'Carol Cruz', email: 'carol@example.com' },
+      { id: 'U0DAVE', name: 'dave', realName: 'Dave Dunn', email: 'dave@example.com' },
+      { id: 'U0ERIN', name: 'erin', realName: 'Erin Ellis', email: 'erin@example.com' },
+    ],
+  });
+  const relay = relayFor(ctx, 'goodput', limited.apiUrl);
+  const total = GOODPUT_MEMBERS.length * GOODPUT_PER_MEMBER;
+  try {
+    await relay.startWeb();
+    await relay.createSubscription({ recipient: undefined });
+    await relay.startWorkers(2);
+    const alerts = Array.from({ length: total }, (_, i) => ({
+      subscription: 'bench',
+      ...SAMPLE_ALERT,
+      text: `goodput ${i}`,
+      recipient: GOODPUT_MEMBERS[i % GOODPUT_MEMBERS.length],
+    }));
+    const t0 = Date.now();
+    const res = await relay.api('POST', '/api/v1/alerts/batch', { alerts });
+    if (res.status !== 202) throw new Error(`goodput batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    await limited.waitCount(total, 120_000);
+    // Wait until no record is still waiting (bounded), so that late failures and duplicates count.
+    await waitFor('records to settle', async () => {
+      const waiting = (await relay.countStatus('queued')) + (await relay.countStatus('retrying')) + (await relay.countStatus('delivering'));
+      return waiting === 0;
+    }, { timeoutMs: 30_000, intervalMs: 250 }).catch(() => undefined);
+    await sleep(1000);
+    const messages = await limited.messages('goodput ');
+    const stats = await limited.stats();
+    const unique = new Set(messages.map((m) => m.text));
+    const lastAt = messages.reduce((max, m) => Math.max(max, m.at), 0);
+    const actualMs = lastAt - t0;
+    const failed = await relay.countStatus('failed');
+    const perMember: Record<string, number> = {};
+    for (const m of messages) perMember[m.user] = (perMember[m.user] ?? 0) + 1;
+    return {
+      figures: {
+        ratio: unique.size === total ? round(IDEAL_MS / actualMs, 3) : 0,
+        failed,
+        duplicates: messages.length - unique.size,
+      },
+      details: {
+        members: GOODPUT_MEMBERS.length,
+        perMember: GOODPUT_PER_MEMBER,
+        idealS: IDEAL_MS / 1000,
+        actualS: round(actualMs / 1000, 2),
+        delivered: unique.size,
+        undelivered: total - unique.size,
+        deliveredPerMember: perMember,
+        calls: stats.calls,
+        workers: 2,
+      },
+    };
+  } finally {
+    await relay.stop();
+    await limited.stop();
+  }
+}

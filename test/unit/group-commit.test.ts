@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from '../../src/lib/group-commit.js';
+
+describe('GroupCommit', () => {
+  it('flushes what was submitted in one turn together, and answers each submitter with its own results', async () => {
+    const flushes: number[][] = [];
+    const group = new GroupCommit(async (items: number[]) => {
+      flushes.push(items);
+      return items.map((n) => n * 10);
+    });
+    const [a, b, c] = await Promise.all([group.submit([1]), group.submit([2, 3]), group.submit([4])]);
+    expect(flushes).toEqual([[1, 2, 3, 4]]);
+    expect([a, b, c]).toEqual([[10], [20, 30], [40]]);
+    expect(await group.submit([5])).toEqual([50]);
+    expect(flushes).toHaveLength(2);
+  });
+
+  it('gives every submitter of a failed flush its error', async () => {
+    const group = new GroupCommit<number, number>(async () => {
+      throw new Error('redis down');
+    });
+    const results = await Promise.allSettled([group.submit([1]), group.submit([2])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
