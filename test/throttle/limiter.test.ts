@@ -70,3 +70,18 @@ describe('throttling', () => {
     expect(Math.max(...posts.map((p) => p.at)) - started).toBeGreaterThanOrEqual(3000);
   });
 });
+
+describe('a subscription’s own concurrency', () => {
+  it('keeps its deliveries in flight at or below its limit', async () => {
+    relay = await startTestRelay({ env: { THROTTLE_ONGOING_CONCURRENCY: '50' } });
+    const sub = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: { concurrency: 1 } } });
+    relay.sandbox.inject({ kind: 'delay', ms: 300, method: 'chat.postMessage', times: 4 });
+    const ids = await sendBatch(sub.id, 4, 'one-at-a-time');
+    const records = await Promise.all(ids.map((id) => relay.waitForAlert(id, ['delivered', 'failed'], 15_000)));
+    expect(records.every((r) => r.status === 'delivered' && r.attempts === 1)).toBe(true);
+    const arrivals = relay.sandbox.callsTo('chat.postMessage').map((c) => c.at).sort((a, b) => a - b);
+    expect(arrivals).toHaveLength(4);
+    // each post starts only after the previous one (300 ms) has answered
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(290);
+  });
+});
