@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { once } from '../db/once.js';
 import { alerts, type AlertRow, type AlertStatus, type TokenSource } from '../db/schema.js';
@@ -17,7 +17,8 @@ export class AlertStore {
       .from(alerts)
       .where(
         and(
-          or(isNull(sql.placeholder('apiKeyId')), eq(alerts.apiKeyId, sql.placeholder('apiKeyId'))),
+          // `is` matches null too (alerts sent by the relay itself), and still uses the index
+          sql`${alerts.apiKeyId} is ${sql.placeholder('apiKeyId')}`,
           eq(alerts.idempotencyKey, sql.placeholder('key')),
           gt(alerts.createdAt, sql.placeholder('since')),
         ),
@@ -73,7 +74,8 @@ export class AlertStore {
       .select()
       .from(alerts)
       .where(and(...where))
-      .orderBy(desc(alerts.createdAt), desc(alerts.id))
+      // ULIDs sort by creation time, and the primary key keeps them in that order
+      .orderBy(...(filter.subscriptionId ? [desc(alerts.createdAt)] : []), desc(alerts.id))
       .limit(filter.limit)
       .all();
   }
