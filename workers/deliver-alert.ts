@@ -120,9 +120,9 @@ async function post(
 
   // A channel (or workspace) that Slack rate-limited recently is not asked again before its time.
   const channelScope = SlackRateLimits.channelScope(data.subscriptionId, picked.source, channel);
-  const blockedMs = await deps.rateLimits.waitMs(workspace, channelScope);
-  if (blockedMs > 0) {
-    throw new DeliveryFailure({ kind: 'rate_limited', code: 'ratelimited', message: 'waiting out a Slack rate limit', retryAfterMs: blockedMs });
+  const pacing = await deps.rateLimits.waitMs(workspace, channelScope);
+  if (pacing.waitMs > 0) {
+    throw new DeliveryFailure({ kind: 'rate_limited', code: 'ratelimited', message: 'waiting out a Slack rate limit', retryAfterMs: pacing.waitMs });
   }
   const { text, blocks } = formatAlertMessage(data.message);
   // `delivering` marks the start of the one call that must not be repeated while it may be in flight.
@@ -130,12 +130,14 @@ async function post(
   let result;
   try {
     result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });
+    if (pacing.paced) await deps.rateLimits.recordPost(channelScope);
   } catch (error) {
     const failure = classifySlackError(error);
     if (failure.kind !== 'rate_limited') throw error;
     // Block the channel, and take this post's paced slot behind the others already waiting.
     await deps.rateLimits.block(channelScope, failure.retryAfterMs);
-    throw new DeliveryFailure({ ...failure, retryAfterMs: await deps.rateLimits.waitMs(workspace, channelScope) });
+    const { waitMs } = await deps.rateLimits.waitMs(workspace, channelScope);
+    throw new DeliveryFailure({ ...failure, retryAfterMs: waitMs });
   }
   if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'unknown_error'));
   return { channel: result.channel ?? channel, ts: result.ts };

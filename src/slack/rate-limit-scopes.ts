@@ -11,28 +11,43 @@ import type { Redis } from 'ioredis';
  * would be refused again, and the channel would lose a second at every round.
  */
 
-const CHANNEL_SPACING_MS = 1020;
+const CHANNEL_SPACING_MS = 1000;
 
+// KEYS: workspace block, channel block, channel pacing cursor, channel's last post while paced.
 const WAIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local workspace = redis.call('PTTL', KEYS[1])
+local spacing = tonumber(ARGV[1])
+local workspace = math.max(redis.call('PTTL', KEYS[1]), 0)
 local channel = redis.call('PTTL', KEYS[2])
-if channel <= 0 then return math.max(workspace, 0) end
-local last = tonumber(redis.call('GET', KEYS[3]) or '0')
-local slot = math.max(now + channel, last + tonumber(ARGV[1]))
-redis.call('SET', KEYS[3], slot, 'PX', slot - now + 60000)
-return math.max(slot - now, workspace)
+if channel > 0 then
+  local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local slot = math.max(now + channel, last + spacing)
+  redis.call('SET', KEYS[3], slot, 'PX', slot - now + 60000)
+  return { math.max(slot - now, workspace), 1 }
+end
+local paced = redis.call('EXISTS', KEYS[3])
+local lastPost = tonumber(redis.call('GET', KEYS[4]) or '0')
+if now - lastPost < spacing then return { math.max(spacing - (now - lastPost), workspace), paced } end
+return { workspace, paced }
 `;
 
-type WithWait = Redis & { relaySlackWait(workspace: string, channel: string, pace: string, spacingMs: number): Promise<number> };
+// On Redis's clock, like the pacing it is compared with.
+const RECORD_POST = `
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 'PX', 10000)
+`;
+
+type WithWait = Redis & {
+  relaySlackWait(workspace: string, channel: string, pace: string, lastPost: string, spacingMs: number): Promise<[number, number]>;
+};
 
 export class SlackRateLimits {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    this.redis.defineCommand('relaySlackWait', { numberOfKeys: 3, lua: WAIT });
+    this.redis.defineCommand('relaySlackWait', { numberOfKeys: 4, lua: WAIT });
   }
 
   static workspaceScope(subscriptionId: string, tokenSource: string): string {
@@ -45,17 +60,25 @@ export class SlackRateLimits {
 
   /**
    * How long (ms) a post to `channelScope` must wait: 0 when neither the workspace nor the channel
-   * is blocked; else until the workspace is free and the post's paced slot on the channel.
+   * is blocked; else until the workspace is free and the post's paced slot on the channel. While
+   * a channel is paced, a post also keeps a second after the previous one actually went out, so
+   * that a late neighbour cannot make it collide. `paced` says to record this post's time.
    */
-  async waitMs(workspaceScope: string, channelScope: string): Promise<number> {
-    return Number(
-      await (this.redis as WithWait).relaySlackWait(
-        this.key(workspaceScope),
-        this.key(channelScope),
-        `${this.key(channelScope)}:pace`,
-        CHANNEL_SPACING_MS,
-      ),
+  async waitMs(workspaceScope: string, channelScope: string): Promise<{ waitMs: number; paced: boolean }> {
+    const channel = this.key(channelScope);
+    const [waitMs, paced] = await (this.redis as WithWait).relaySlackWait(
+      this.key(workspaceScope),
+      channel,
+      `${channel}:pace`,
+      `${channel}:last`,
+      CHANNEL_SPACING_MS,
     );
+    return { waitMs: Number(waitMs), paced: Number(paced) === 1 };
+  }
+
+  /** A post to a paced channel went out now. */
+  async recordPost(channelScope: string): Promise<void> {
+    await this.redis.eval(RECORD_POST, 1, `${this.key(channelScope)}:last`);
   }
 
   /** Slack answered 429: block the scope (never later than a block already set) and count it. */
