@@ -130,7 +130,6 @@ async function post(
   let result;
   try {
     result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });
-    if (pacing.paced) await deps.rateLimits.recordPost(channelScope);
   } catch (error) {
     const failure = classifySlackError(error);
     if (failure.kind !== 'rate_limited') throw error;
@@ -139,6 +138,8 @@ async function post(
     const { waitMs } = await deps.rateLimits.waitMs(workspace, channelScope);
     throw new DeliveryFailure({ ...failure, retryAfterMs: waitMs });
   }
+  // Posted: nothing after this may throw into a retry (that would post twice).
+  if (pacing.paced) await deps.rateLimits.recordPost(channelScope).catch(() => {});
   if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'unknown_error'));
   return { channel: result.channel ?? channel, ts: result.ts };
 }
