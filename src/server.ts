@@ -15,7 +15,6 @@ import { runMain } from './lib/run-main.js';
 import { SlackClientFactory } from './slack/client-factory.js';
 import { createOAuthTokens } from './slack/oauth/oauth-tokens.js';
 import { ManualSync } from './subscriptions/manual-sync.js';
-import { watchRetries } from './queues/retry-watcher.js';
 
 /** The web process: config → dependencies → app → listen, and a graceful stop. */
 
@@ -51,9 +50,6 @@ export async function startWeb(
     intake,
     oauthApiUrl: config.slack.apiUrl,
   });
-  // Queue events block on Redis: they get a connection of their own that waits out outages.
-  const eventsConnection = createRedis(config.redisUrl, 'worker');
-  const retryWatchers = watchRetries(eventsConnection, config.queuePrefix, (jobId) => core.alerts.markRetried(jobId));
   const app = createApp({
     apiKeys: config.apiKeys,
     adminPassword: config.adminPassword,
@@ -91,9 +87,8 @@ export async function startWeb(
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await Promise.all([queues.close(), ...retryWatchers.map((events) => events.close())]);
+      await queues.close();
       redis.disconnect();
-      eventsConnection.disconnect();
       core.db.$client.close();
     },
   };

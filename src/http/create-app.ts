@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
     res.type('css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
   const admin = requireAdmin(deps.adminPassword);
-  app.use(DASHBOARD_PATH, headers.dashboard, admin, dashboardRouter(deps.queues));
+  app.use(DASHBOARD_PATH, headers.dashboard, admin, dashboardRouter(deps.queues, (ids) => ids.forEach((id) => deps.alerts.markRetried(id))));
   app.use(headers.pages);
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 

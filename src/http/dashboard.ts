@@ -1,7 +1,7 @@
 import bullBoardApi from '@bull-board/api';
 import bullMQAdapter from '@bull-board/api/bullMQAdapter';
 import bullBoardExpress from '@bull-board/express';
-import type { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { AlertQueues } from '../queues/alert-queues.js';
 
 const { createBullBoard } = bullBoardApi;
@@ -20,9 +20,11 @@ const DESCRIPTIONS = {
 
 /**
  * Bull Board for both delivery queues. Jobs carry ids and the message, never a token, so nothing
- * here can show a secret; failed jobs can be retried (the worker then delivers them as usual).
+ * here can show a secret; failed jobs can be retried (the worker then delivers them as usual), and
+ * their records go back to `queued` (SPEC §3). Watching Bull Board's own retry routes does that at
+ * no cost, where following BullMQ's event stream would cost the web process CPU on every alert.
  */
-export function dashboardRouter(queues: AlertQueues): Router {
+export function dashboardRouter(queues: AlertQueues, onRetried: (jobIds: string[]) => void): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
@@ -32,5 +34,25 @@ export function dashboardRouter(queues: AlertQueues): Router {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Slack Alert Relay' } },
   });
-  return serverAdapter.getRouter() as Router;
+  const byName = new Map((['ongoing', 'initial'] as const).map((kind) => [queues.byKind[kind].name, queues.byKind[kind]]));
+  const afterSuccess =
+    (retried: (params: Record<string, string>) => Promise<string[]>): RequestHandler =>
+    (req, res, next) => {
+      const params = req.params as Record<string, string>;
+      res.on('finish', () => {
+        if (res.statusCode >= 200 && res.statusCode < 300) retried(params).then(onRetried, () => {});
+      });
+      next();
+    };
+  const router = Router();
+  router.put('/api/queues/:queueName/:jobId/retry', afterSuccess(async ({ jobId }) => [jobId!]));
+  router.put(
+    '/api/queues/:queueName/retry/failed',
+    afterSuccess(async ({ queueName }) => {
+      const jobs = (await byName.get(queueName!)?.getJobs(['waiting', 'prioritized', 'delayed'], 0, 9999)) ?? [];
+      return jobs.flatMap((job) => (job?.id ? [job.id] : []));
+    }),
+  );
+  router.use(serverAdapter.getRouter() as Router);
+  return router;
 }
