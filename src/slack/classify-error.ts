@@ -44,7 +44,6 @@ const PERMANENT_HINTS: Record<string, string> = {
   not_authed: 'No token was sent; re-authorise the subscription.',
   not_authorized: 'No token: complete OAuth or enter a bot token.',
   subscription_deleted: 'The subscription was deleted before delivery.',
-  recipient_not_found: 'No member of this workspace has that name.',
 };
 
 export function permanentFailure(code: string, message = PERMANENT_HINTS[code] ?? code): SlackFailure {
