@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /**
  * Child processes of the benchmark: every relay process, baseline and the Slack stand-in runs as
@@ -10,17 +9,8 @@ import { createServer } from 'node:net';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+// One way of finding a free port, shared with the tests.
+export { freePort } from '../../test/helpers/redis-server.js';
 
 /** Polls until `check` is truthy, at most `timeoutMs`; throws with `what` otherwise. */
 export async function waitFor<T>(
