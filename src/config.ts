@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readDevCredentials, type DevCredentials } from './dev-credentials.js';
+import { definedOnly } from './lib/defined-only.js';
 
 /**
  * The whole environment of SPEC §5, parsed once at process start. No other module reads
@@ -192,8 +193,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 export function withTrailingSlash(value: string): string {
   return value.endsWith('/') ? value : `${value}/`;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

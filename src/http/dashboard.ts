@@ -34,7 +34,7 @@ export function dashboardRouter(queues: AlertQueues, onRetried: (jobIds: string[
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Slack Alert Relay' } },
   });
-  const byName = new Map((['ongoing', 'initial'] as const).map((kind) => [queues.byKind[kind].name, queues.byKind[kind]]));
+  const byName = new Map(Object.values(queues.byKind).map((queue) => [queue.name, queue]));
   const afterSuccess =
     (retried: (params: Record<string, string>) => Promise<string[]>): RequestHandler =>
     (req, res, next) => {

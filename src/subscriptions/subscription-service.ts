@@ -7,6 +7,7 @@ import { newSubscriptionId } from '../lib/ids.js';
 import { isPlaceholder, maskToken, PLACEHOLDER, type Vault } from '../lib/vault.js';
 import { parseInput } from '../lib/validation.js';
 import type { SubscriptionStore } from './subscription-store.js';
+import { definedOnly } from '../lib/defined-only.js';
 
 /**
  * Subscriptions (SPEC §1): validation, token sealing and masking, and the shape every API and page
@@ -205,10 +206,6 @@ function mergeThrottle(
     initial: { ...base.initial, ...definedOnly(patch?.initial) },
     ongoing: { ...base.ongoing, ...definedOnly(patch?.ongoing) },
   };
-}
-
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function toView(row: SubscriptionRow, installation: InstallationRow | undefined): SubscriptionView {
