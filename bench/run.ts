@@ -13,8 +13,8 @@
 //   --keep             keep the run folder (logs of every process, SQLite files)
 //
 // Every run starts its own redis-server on a free port, the Slack stand-in (bench/sandbox-host.ts)
-// as its own process, and the relay as separate processes (node dist/src/server.js,
-// node dist/workers/worker.js). Nothing on port 6379 is touched.
+// as its own process, and the relay as separate processes, started with the Procfile's commands (web,
+// worker) and their node flags. Nothing on port 6379 is touched.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ import { checkTargets, type Figures } from './lib/figures.js';
 import { cpuShares, cpuSnapshot, waitForQuiet } from './lib/machine.js';
 import { killStartedProcs } from './lib/proc.js';
 import { startRedis } from './lib/redis.js';
-import type { PeakRecord } from './lib/relay.js';
+import { procfileNodeFlags, type PeakRecord } from './lib/relay.js';
 import { startSandboxProcess } from './lib/sandbox-client.js';
 import { round } from './lib/stats.js';
 import {
@@ -157,6 +157,8 @@ async function main(): Promise<void> {
   const details: Record<string, unknown> = {
     sizes: sizes(args.quick),
     slackStandIn: 'own process (bench/sandbox-host.ts)',
+    // from the Procfile; the baselines run with the same flags as the relay process they stand for
+    nodeFlags: { web: procfileNodeFlags(ROOT, 'web'), worker: procfileNodeFlags(ROOT, 'worker') },
     load,
   };
   try {

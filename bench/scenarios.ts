@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { baselineJob } from './baseline/job-shape.js';
 import { freePort, sleep, startProc, waitFor } from './lib/proc.js';
 import type { BenchRedis } from './lib/redis.js';
-import { Relay, type PeakRecord } from './lib/relay.js';
+import { procfileNodeFlags, Relay, type PeakRecord } from './lib/relay.js';
 import { startSandboxProcess, type SandboxProcess } from './lib/sandbox-client.js';
 import { percentile, round } from './lib/stats.js';
 
@@ -55,8 +55,13 @@ async function fresh(ctx: BenchContext): Promise<void> {
   await ctx.sandbox.reset();
 }
 
-function tsxProc(ctx: BenchContext, name: string, script: string, env: Record<string, string>) {
-  return startProc(name, process.execPath, ['--import', 'tsx', join(ctx.root, script)], {
+/**
+ * A baseline process, with the node flags the Procfile gives the relay process it stands for, so
+ * that both sides run under the same V8 heap settings.
+ */
+function tsxProc(ctx: BenchContext, name: string, script: string, like: 'web' | 'worker', env: Record<string, string>) {
+  const flags = procfileNodeFlags(ctx.root, like);
+  return startProc(name, process.execPath, [...flags, '--import', 'tsx', join(ctx.root, script)], {
     cwd: ctx.root,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...env },
     logFile: join(ctx.runDir, `${name}.log`),
@@ -112,7 +117,7 @@ export async function intakeScenario(ctx: BenchContext) {
 
   await ctx.redis.flush();
   const port = await freePort();
-  const bare = tsxProc(ctx, 'baseline-bare-web', 'bench/baseline/bare-web.ts', {
+  const bare = tsxProc(ctx, 'baseline-bare-web', 'bench/baseline/bare-web.ts', 'web', {
     PORT: String(port),
     REDIS_URL: ctx.redis.url,
     QUEUE_PREFIX: 'bare',
@@ -187,7 +192,7 @@ export async function batchScenario(ctx: BenchContext) {
   }
 
   await ctx.redis.flush();
-  const bulk = tsxProc(ctx, 'baseline-add-bulk', 'bench/baseline/add-bulk.ts', {
+  const bulk = tsxProc(ctx, 'baseline-add-bulk', 'bench/baseline/add-bulk.ts', 'web', {
     REDIS_URL: ctx.redis.url,
     QUEUE_PREFIX: 'bulk',
     CONCURRENCY: String(BATCH_CONNECTIONS),
@@ -283,7 +288,7 @@ async function drainRaw(ctx: BenchContext, n: number) {
     prefix: 'raw',
   });
   queue.on('error', () => {});
-  const worker = tsxProc(ctx, 'baseline-raw-worker', 'bench/baseline/raw-worker.ts', {
+  const worker = tsxProc(ctx, 'baseline-raw-worker', 'bench/baseline/raw-worker.ts', 'worker', {
     REDIS_URL: ctx.redis.url,
     QUEUE_PREFIX: 'raw',
     QUEUE_NAME: 'bench-raw',

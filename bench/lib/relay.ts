@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { readProcfile } from '../../src/launcher/procfile.js';
 import { freePort, startProc, waitFor, type Proc } from './proc.js';
 
 /**
@@ -70,10 +71,14 @@ export class Relay {
     this.ongoing.on('error', () => {});
   }
 
+  /** `node <flags> <script>` exactly as the Procfile runs the role, plus the profiler's flags. */
   private nodeArgs(role: 'web' | 'worker', name: string): string[] {
     const { cpuProfDir, profile } = this.options;
+    const [, ...args] = procfileCommand(this.options.root, role);
     const wanted = role === 'web' ? (profile?.web ?? true) : (profile?.workers ?? true);
-    return cpuProfDir && wanted ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${this.options.scenario}-${name}-${Date.now()}.cpuprofile`] : [];
+    const prof = cpuProfDir && wanted ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${this.options.scenario}-${name}-${Date.now()}.cpuprofile`] : [];
+    const script = args.pop()!;
+    return [...prof, ...args, join(this.options.root, script)];
   }
 
   async startWeb(): Promise<void> {
@@ -100,7 +105,7 @@ export class Relay {
       LOG_LEVEL: 'warn',
       ...this.options.env,
     };
-    const web = startProc('web', process.execPath, [...this.nodeArgs('web', 'web'), join(this.options.root, 'dist/src/server.js')], {
+    const web = startProc('web', process.execPath, this.nodeArgs('web', 'web'), {
       cwd: this.dir,
       env: this.env,
       logFile: join(this.options.runDir, `${this.options.scenario}-web.log`),
@@ -121,7 +126,7 @@ export class Relay {
     for (let i = 0; i < count; i++) {
       const name = `worker${++this.workerSeq}`;
       this.workers.push(
-        startProc(name, process.execPath, [...this.nodeArgs('worker', name), join(this.options.root, 'dist/workers/worker.js')], {
+        startProc(name, process.execPath, this.nodeArgs('worker', name), {
           cwd: this.dir,
           env: this.env,
           logFile: join(this.options.runDir, `${this.options.scenario}-${name}.log`),
@@ -191,3 +196,15 @@ export class Relay {
     return res.body?.alerts?.length ?? 0;
   }
 }
+
+/** The Procfile's command for a role, split into words: `node <flags> <script>`. */
+export function procfileCommand(root: string, role: 'web' | 'worker'): string[] {
+  const command = readProcfile(join(root, 'Procfile')).get(role);
+  if (!command) throw new Error(`the Procfile has no ${role} entry`);
+  const words = command.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`the Procfile's ${role} entry does not start with "node"`);
+  return words;
+}
+
+/** The node flags the Procfile gives a role (V8's heap settings): baselines run with them too. */
+export const procfileNodeFlags = (root: string, role: 'web' | 'worker') => procfileCommand(root, role).slice(1, -1);

@@ -11,7 +11,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { dashboardRouter, DASHBOARD_PATH } from './dashboard.js';
 import { Csrf } from './pages/csrf.js';
 import { pageRoutes, type PageDeps } from './pages/subscription-pages.js';
-import { securityHeaders } from './security-headers.js';
+import { apiHeaders, securityHeaders } from './security-headers.js';
 import type { AlertQueues } from '../queues/alert-queues.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { ManualSync } from '../subscriptions/manual-sync.js';
@@ -46,6 +46,16 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
+  // The API first: alert intake is the hot path, and needs none of the page middleware below.
+  const apiKey = requireApiKey(deps.apiKeys);
+  const api = express.Router();
+  api.use(apiHeaders, apiKey);
+  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions, deps.sync));
+  api.use('/alerts', alertRoutes(deps.intake, deps.queries));
+  app.use('/api/v1', api);
+  // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
+  app.use('/api', apiHeaders, apiKey, notFoundHandler);
+
   app.use(healthRoutes(deps.health));
   const headers = securityHeaders();
   app.get('/assets/relay.css', (_req, res) => {
@@ -56,18 +66,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(headers.pages);
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 
-  const apiKey = requireApiKey(deps.apiKeys);
   app.get('/metrics', requireApiKeyOrAdmin(apiKey, admin), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await deps.metrics());
   });
-
-  const api = express.Router();
-  api.use(apiKey);
-  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions, deps.sync));
-  api.use('/alerts', alertRoutes(deps.intake, deps.queries));
-  app.use('/api/v1', api);
-  // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
-  app.use('/api', apiKey, notFoundHandler);
 
   app.use(
     admin,

@@ -120,6 +120,12 @@ describe('POST /api/v1/alerts', () => {
     expect(await jobCount()).toEqual(jobs);
   });
 
+  it('answers with nosniff and a deny-all Content-Security-Policy', async () => {
+    const res = await fetch(`${relay.web.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${relay.apiKey}` } });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
   it('scopes idempotency keys to the API key', async () => {
     const key = `scoped-${Date.now()}`;
     const otherKey = relay.config.apiKeys[1]!;
@@ -173,9 +179,35 @@ describe('POST /api/v1/alerts/batch', () => {
     const ok = await relay.api('POST', '/api/v1/alerts/batch', { alerts: big });
     expect(ok.status).toBe(202);
     expect(ok.body.alerts).toHaveLength(600);
+    // written in several multi-row statements: every record is there, its job with its own text
+    for (const i of [0, 63, 64, 599]) {
+      const { id } = ok.body.alerts[i];
+      expect((await relay.api('GET', `/api/v1/alerts/${id}`)).body).toMatchObject({ id, status: 'queued' });
+      expect((await ongoing.getJob(id))?.data.message.text.startsWith(`${i} x`)).toBe(true);
+    }
     const huge = Array.from({ length: 1000 }, () => ({ subscription: sub.id, text: 'x'.repeat(4000), title: 't'.repeat(150), fields: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'v'.repeat(500)])) }));
     const tooBig = await relay.api('POST', '/api/v1/alerts/batch', { alerts: huge });
     expect(tooBig.status).toBe(413);
+  });
+
+  it('one key twice in a batch, or in concurrent requests, is one alert', async () => {
+    const key = `twice-${Date.now()}`;
+    const jobs = await totalJobs();
+    const batch = await relay.api('POST', '/api/v1/alerts/batch', {
+      alerts: [{ subscription: sub.id, text: 'a', idempotencyKey: key }, { subscription: sub.id, text: 'b' }, { subscription: sub.id, text: 'a', idempotencyKey: key }],
+    });
+    expect(batch.status).toBe(202);
+    expect(batch.body.alerts[2].id).toBe(batch.body.alerts[0].id);
+    expect(await totalJobs()).toBe(jobs + 2);
+
+    // concurrent requests share one group commit
+    const concurrentKey = `${key}-concurrent`;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => relay.api('POST', '/api/v1/alerts', { subscription: sub.id, text: 'c', idempotencyKey: concurrentKey })),
+    );
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+    expect(await totalJobs()).toBe(jobs + 3);
   });
 
   it('a header Idempotency-Key makes a retried batch a no-op', async () => {
