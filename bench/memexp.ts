@@ -12,7 +12,7 @@ const redis = await startRedis(runDir);
 const nodeOptions = process.argv[2] ?? '';
 const relay = new Relay({ root, runDir, redisUrl: redis.url, slackApiUrl: 'http://127.0.0.1:9/api/', scenario: 'mem', peaks: [], env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} });
 const extra = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
-(relay as any).nodeArgs = () => extra;
+(relay as any).nodeArgs = () => [...extra, join(root, 'dist/src/server.js')];
 await relay.startWeb();
 await relay.createSubscription();
 const pid = relay.web!.pid;

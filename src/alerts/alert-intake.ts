@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import type { TransferKind } from '../config.js';
 import { AppError, notFound, unavailable } from '../errors.js';
-import type { AlertRow, SubscriptionRow } from '../db/schema.js';
+import type { AlertRow } from '../db/schema.js';
 import { newAlertId } from '../lib/ids.js';
 import { parseInput } from '../lib/validation.js';
 import { GroupCommit } from '../lib/group-commit.js';
 import { alertMessageSchema } from '../queues/delivery-job.js';
 import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
-import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import type { IntakeSubscription, SubscriptionStore } from '../subscriptions/subscription-store.js';
 import type { AlertStore } from './alert-store.js';
 
 /**
@@ -60,7 +60,7 @@ export interface AlertIntakeDeps {
 
 export class AlertIntake {
   private readonly now: () => number;
-  private readonly writes: GroupCommit<{ row: AlertRow; subscription: SubscriptionRow }, { row: AlertRow; repeated: boolean }>;
+  private readonly writes: GroupCommit<{ row: AlertRow; subscription: IntakeSubscription }, { row: AlertRow; repeated: boolean }>;
 
   constructor(private readonly deps: AlertIntakeDeps) {
     this.now = deps.now ?? Date.now;
@@ -92,7 +92,7 @@ export class AlertIntake {
   /** Validation (per request, all-or-nothing) here; the writes are grouped with other requests'. */
   private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
     const now = this.now();
-    const subscriptions = new Map<string, SubscriptionRow>();
+    const subscriptions = new Map<string, IntakeSubscription>();
     const items = inputs.map((input, index) => {
       try {
         const subscription = this.findSubscription(input.subscription, subscriptions);
@@ -106,7 +106,7 @@ export class AlertIntake {
   }
 
   /** One group commit: the records in one transaction, then their jobs in one round trip. */
-  private async write(items: { row: AlertRow; subscription: SubscriptionRow }[]) {
+  private async write(items: { row: AlertRow; subscription: IntakeSubscription }[]) {
     const written = this.deps.alerts.insertUnlessRepeated(
       items.map((item) => item.row),
       this.now() - IDEMPOTENCY_WINDOW_MS,
@@ -126,7 +126,7 @@ export class AlertIntake {
   }
 
   /** Each delivery with the delay of the slot its subscription's throttle reserved for it. */
-  private async scheduled(rows: AlertRow[], subscriptions: Map<string, SubscriptionRow>): Promise<QueuedDelivery[]> {
+  private async scheduled(rows: AlertRow[], subscriptions: Map<string, IntakeSubscription>): Promise<QueuedDelivery[]> {
     const groups = new Map<string, AlertRow[]>();
     for (const row of rows) {
       const key = `${row.subscriptionId}\n${row.transfer}`;
@@ -154,15 +154,15 @@ export class AlertIntake {
   }
 
   /** Looked up once per distinct reference in a batch; remembered by id for the throttle. */
-  private findSubscription(ref: string, byId: Map<string, SubscriptionRow>): SubscriptionRow {
+  private findSubscription(ref: string, byId: Map<string, IntakeSubscription>): IntakeSubscription {
     const known = byId.get(ref) ?? [...byId.values()].find((s) => s.nameKey === ref.toLowerCase());
-    const subscription = known ?? this.deps.subscriptions.findByIdOrName(ref);
+    const subscription = known ?? this.deps.subscriptions.findForIntake(ref);
     if (!subscription) throw notFound(`No subscription ${JSON.stringify(ref)}.`);
     byId.set(subscription.id, subscription);
     return subscription;
   }
 
-  private toRow(input: AlertInput, subscription: SubscriptionRow, apiKeyId: string | null, now: number): AlertRow {
+  private toRow(input: AlertInput, subscription: IntakeSubscription, apiKeyId: string | null, now: number): AlertRow {
     const recipient = input.recipient ?? subscription.recipient;
     if (!recipient) {
       throw new AppError(

@@ -17,7 +17,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { ManualSync } from '../subscriptions/manual-sync.js';
 import { requireApiKey, requireApiKeyOrAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
-import { alertRoutes } from './routes/alerts.js';
+import { alertIntakeHandlers, alertRoutes } from './routes/alerts.js';
 import { healthRoutes, type HealthChecks } from './routes/health.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
@@ -46,12 +46,16 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
-  // The API first: alert intake is the hot path, and needs none of the page middleware below.
+  // The API first, alert intake first of all and flat: it is the hot path, and needs none of the
+  // page middleware below.
   const apiKey = requireApiKey(deps.apiKeys);
+  const intake = alertIntakeHandlers(deps.intake);
+  app.post('/api/v1/alerts', apiHeaders, apiKey, ...intake.one);
+  app.post('/api/v1/alerts/batch', apiHeaders, apiKey, ...intake.batch);
   const api = express.Router();
   api.use(apiHeaders, apiKey);
   api.use('/subscriptions', subscriptionRoutes(deps.subscriptions, deps.sync));
-  api.use('/alerts', alertRoutes(deps.intake, deps.queries));
+  api.use('/alerts', alertRoutes(deps.queries));
   app.use('/api/v1', api);
   // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
   app.use('/api', apiHeaders, apiKey, notFoundHandler);

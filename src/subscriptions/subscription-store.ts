@@ -7,7 +7,11 @@ import {
   type SubscriptionRow,
   type InstallationRow,
   type LastSync,
+  type ThrottleSettings,
 } from '../db/schema.js';
+
+/** What alert intake reads of a subscription. */
+export type IntakeSubscription = Pick<SubscriptionRow, 'id' | 'nameKey' | 'recipient' | 'throttle'>;
 
 /** Persistence of subscriptions and their OAuth installations. Knows nothing of HTTP. */
 export class SubscriptionStore {
@@ -21,6 +25,12 @@ export class SubscriptionStore {
       .from(subscriptions)
       .where(or(eq(subscriptions.id, sql.placeholder('ref')), eq(subscriptions.nameKey, sql.placeholder('nameKey'))))
       .prepare(),
+  );
+  // Intake's lookup, once per alert request: only the columns it needs, without drizzle's row mapping.
+  private readonly forIntake = once(() =>
+    this.db.$client.prepare<[string, string], Omit<IntakeSubscription, 'throttle'> & { throttle: string }>(
+      'select id, name_key as nameKey, recipient, throttle from subscriptions where id = ? or name_key = ?',
+    ),
   );
   private readonly installation = once(() =>
     this.db
@@ -43,6 +53,12 @@ export class SubscriptionStore {
   /** An alert names its subscription by id, or else by name ignoring case (SPEC §3). */
   findByIdOrName(ref: string): SubscriptionRow | undefined {
     return this.byIdOrName().get({ ref, nameKey: ref.toLowerCase() });
+  }
+
+  /** findByIdOrName, with what alert intake needs of the subscription. */
+  findForIntake(ref: string): IntakeSubscription | undefined {
+    const row = this.forIntake().get(ref, ref.toLowerCase());
+    return row && { ...row, throttle: JSON.parse(row.throttle) as ThrottleSettings };
   }
 
   findByNameKey(nameKey: string): SubscriptionRow | undefined {

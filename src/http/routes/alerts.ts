@@ -1,20 +1,35 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { AlertIntake, IntakeContext } from '../../alerts/alert-intake.js';
 import type { AlertQueries } from '../../alerts/alert-queries.js';
 import { jsonBody } from '../json-body.js';
 
-/** /api/v1/alerts (SPEC §3, §5). A repeated idempotency key answers 200 with the first answer. */
-export function alertRoutes(intake: AlertIntake, queries: AlertQueries): Router {
-  const router = Router();
+/**
+ * POST /api/v1/alerts and /api/v1/alerts/batch (SPEC §3, §5), as handler chains for the app to
+ * mount flat, ahead of every router: intake is the hot path. A repeated idempotency key answers
+ * 200 with the first answer.
+ */
+export function alertIntakeHandlers(intake: AlertIntake): { one: RequestHandler[]; batch: RequestHandler[] } {
+  return {
+    one: [
+      ...jsonBody('64kb'),
+      async (req, res) => {
+        const result = await intake.acceptOne(req.body, context(req, res.locals.apiKeyId));
+        res.status(result.repeated ? 200 : 202).json({ id: result.id, status: result.status });
+      },
+    ],
+    batch: [
+      ...jsonBody('8mb'),
+      async (req, res) => {
+        const results = await intake.acceptBatch(req.body, context(req, res.locals.apiKeyId));
+        res.status(202).json({ alerts: results.map(({ id, status }) => ({ id, status })) });
+      },
+    ],
+  };
+}
 
-  router.post('/', ...jsonBody('64kb'), async (req, res) => {
-    const result = await intake.acceptOne(req.body, context(req, res.locals.apiKeyId));
-    res.status(result.repeated ? 200 : 202).json({ id: result.id, status: result.status });
-  });
-  router.post('/batch', ...jsonBody('8mb'), async (req, res) => {
-    const results = await intake.acceptBatch(req.body, context(req, res.locals.apiKeyId));
-    res.status(202).json({ alerts: results.map(({ id, status }) => ({ id, status })) });
-  });
+/** GET /api/v1/alerts and /api/v1/alerts/:id. */
+export function alertRoutes(queries: AlertQueries): Router {
+  const router = Router();
   router.get('/', (req, res) => {
     res.json({ alerts: queries.list(req.query) });
   });
