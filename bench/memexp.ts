@@ -18,6 +18,9 @@ await relay.createSubscription();
 const pid = relay.web!.pid;
 console.log('idle', readProcStatusMb(pid, 'VmRSS'), 'hwm', readProcStatusMb(pid, 'VmHWM'));
 const mode = process.argv[3] ?? 'single';
+import { readFileSync } from 'node:fs';
+const cpu = (p: number) => { const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const r0 = cpu(redis.proc.pid), w0 = cpu(pid);
 const alert = { subscription: 'bench', title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' };
 const r = await autocannon({
   url: `${relay.url}/api/v1/alerts${mode === 'batch' ? '/batch' : ''}`, method: 'POST',
@@ -25,6 +28,7 @@ const r = await autocannon({
   body: JSON.stringify(mode === 'batch' ? { alerts: Array.from({ length: 100 }, () => alert) } : alert),
   connections: mode === 'batch' ? 10 : 50, duration: 6,
 });
+const n = r['2xx']; console.log('redis us/req', ((cpu(redis.proc.pid) - r0) * 1000 / n).toFixed(1), 'web us/req', ((cpu(pid) - w0) * 1000 / n).toFixed(1));
 console.log('rps', r['2xx'] / r.duration, 'p99', r.latency.p99, 'rss', readProcStatusMb(pid, 'VmRSS'), 'hwm', readProcStatusMb(pid, 'VmHWM'));
 await relay.stop();
 await redis.stop();

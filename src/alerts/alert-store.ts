@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { once } from '../db/once.js';
+import { once } from '../lib/once.js';
 import { alerts, type AlertRow, type AlertStatus, type TokenSource } from '../db/schema.js';
 
 type Statement = ReturnType<Db['$client']['prepare']>;

@@ -5,10 +5,10 @@ import type { SubscriptionService } from '../subscriptions/subscription-service.
 import type { Logger } from '../lib/logger.js';
 import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
 import type { Installer } from '../slack/oauth/installer.js';
+import { once } from '../lib/once.js';
 import { requireAdmin } from './admin-auth.js';
 import { STYLESHEET } from './pages/stylesheet.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { dashboardRouter, DASHBOARD_PATH } from './dashboard.js';
 import { Csrf } from './pages/csrf.js';
 import { pageRoutes, type PageDeps } from './pages/subscription-pages.js';
 import { apiHeaders, securityHeaders } from './security-headers.js';
@@ -41,6 +41,8 @@ export interface AppDeps {
   logger: Logger;
 }
 
+export const DASHBOARD_PATH = '/admin/queues';
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -66,7 +68,12 @@ export function createApp(deps: AppDeps): Express {
     res.type('css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
   const admin = requireAdmin(deps.adminPassword);
-  app.use(DASHBOARD_PATH, headers.dashboard, admin, dashboardRouter(deps.queues, (ids) => ids.forEach((id) => deps.alerts.markRetried(id))));
+  // Bull Board is loaded when first opened: until then the web process does not carry its ≈ 14 MB.
+  const dashboard = once(async () => {
+    const { dashboardRouter } = await import('./dashboard.js');
+    return dashboardRouter(DASHBOARD_PATH, deps.queues, (ids) => ids.forEach((id) => deps.alerts.markRetried(id)));
+  });
+  app.use(DASHBOARD_PATH, headers.dashboard, admin, async (req, res, next) => (await dashboard())(req, res, next));
   app.use(headers.pages);
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
 

@@ -8,8 +8,6 @@ const { createBullBoard } = bullBoardApi;
 const { BullMQAdapter } = bullMQAdapter;
 const { ExpressAdapter } = bullBoardExpress;
 
-export const DASHBOARD_PATH = '/admin/queues';
-
 const DESCRIPTIONS = {
   initial: {
     displayName: 'Alerts — initial transfer',
@@ -24,9 +22,9 @@ const DESCRIPTIONS = {
  * their records go back to `queued` (SPEC §3). Watching Bull Board's own retry routes does that at
  * no cost, where following BullMQ's event stream would cost the web process CPU on every alert.
  */
-export function dashboardRouter(queues: AlertQueues, onRetried: (jobIds: string[]) => void): Router {
+export function dashboardRouter(basePath: string, queues: AlertQueues, onRetried: (jobIds: string[]) => void): Router {
   const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath(DASHBOARD_PATH);
+  serverAdapter.setBasePath(basePath);
   createBullBoard({
     queues: (['ongoing', 'initial'] as const).map(
       (kind) => new BullMQAdapter(queues.byKind[kind], { ...DESCRIPTIONS[kind], allowRetries: true, readOnlyMode: false }),

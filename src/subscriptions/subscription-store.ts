@@ -1,6 +1,6 @@
 import { eq, or, asc, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { once } from '../db/once.js';
+import { once } from '../lib/once.js';
 import {
   subscriptions,
   oauthInstallations,
@@ -9,6 +9,9 @@ import {
   type LastSync,
   type ThrottleSettings,
 } from '../db/schema.js';
+
+const INTAKE_CACHE_MS = 1000;
+const INTAKE_CACHE_MAX = 1000;
 
 /** What alert intake reads of a subscription. */
 export type IntakeSubscription = Pick<SubscriptionRow, 'id' | 'nameKey' | 'recipient' | 'throttle'>;
@@ -40,6 +43,9 @@ export class SubscriptionStore {
       .prepare(),
   );
 
+  /** findForIntake's answers by reference (id or name as sent); only found subscriptions. */
+  private readonly intakeCache = new Map<string, { subscription: IntakeSubscription; until: number }>();
+
   constructor(private readonly db: Db) {}
 
   list(): SubscriptionRow[] {
@@ -55,10 +61,21 @@ export class SubscriptionStore {
     return this.byIdOrName().get({ ref, nameKey: ref.toLowerCase() });
   }
 
-  /** findByIdOrName, with what alert intake needs of the subscription. */
-  findForIntake(ref: string): IntakeSubscription | undefined {
+  /**
+   * findByIdOrName, with what alert intake needs of the subscription, remembered for a second:
+   * at thousands of alerts a second the lookup was a measurable part of intake. This process's
+   * own writes forget it at once; another web process's edit or delete is seen within a second
+   * (an alert accepted in that second for a deleted subscription fails as `subscription_deleted`).
+   */
+  findForIntake(ref: string, now = Date.now()): IntakeSubscription | undefined {
+    const cached = this.intakeCache.get(ref);
+    if (cached && cached.until > now) return cached.subscription;
     const row = this.forIntake().get(ref, ref.toLowerCase());
-    return row && { ...row, throttle: JSON.parse(row.throttle) as ThrottleSettings };
+    if (!row) return undefined;
+    const subscription = { ...row, throttle: JSON.parse(row.throttle) as ThrottleSettings };
+    if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
+    this.intakeCache.set(ref, { subscription, until: now + INTAKE_CACHE_MS });
+    return subscription;
   }
 
   findByNameKey(nameKey: string): SubscriptionRow | undefined {
@@ -67,14 +84,17 @@ export class SubscriptionStore {
 
   insert(row: SubscriptionRow): void {
     this.db.insert(subscriptions).values(row).run();
+    this.intakeCache.clear();
   }
 
   update(id: string, changes: Partial<SubscriptionRow>): void {
     this.db.update(subscriptions).set(changes).where(eq(subscriptions.id, id)).run();
+    this.intakeCache.clear();
   }
 
   /** Deletes the subscription and its OAuth installation together; alert records stay. */
   delete(id: string): boolean {
+    this.intakeCache.clear();
     return this.db.transaction((tx) => {
       tx.delete(oauthInstallations).where(eq(oauthInstallations.subscriptionId, id)).run();
       return tx.delete(subscriptions).where(eq(subscriptions.id, id)).run().changes > 0;

@@ -120,6 +120,20 @@ describe('POST /api/v1/alerts', () => {
     expect(await jobCount()).toEqual(jobs);
   });
 
+  it('sees an edit or a delete of the subscription at the very next alert', async () => {
+    const other = await relay.createSubscription({ recipient: 'U0FIRST' });
+    const send = () => relay.api('POST', '/api/v1/alerts', { subscription: other.name, text: 'who gets it?' });
+    const first = await send();
+    expect((await ongoing.getJob(first.body.id))?.data.recipient).toBe('U0FIRST');
+
+    expect((await relay.api('PATCH', `/api/v1/subscriptions/${other.id}`, { recipient: 'U0SECOND' })).status).toBe(200);
+    const second = await send();
+    expect((await ongoing.getJob(second.body.id))?.data.recipient).toBe('U0SECOND');
+
+    expect((await relay.api('DELETE', `/api/v1/subscriptions/${other.id}`)).status).toBe(204);
+    expect((await send()).status).toBe(404);
+  });
+
   it('answers with nosniff and a deny-all Content-Security-Policy', async () => {
     const res = await fetch(`${relay.web.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${relay.apiKey}` } });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
