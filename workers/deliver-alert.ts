@@ -81,7 +81,7 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
     });
     if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
     const result = await postRefreshingOnce(deps, data, picked);
-    deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
+    await deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
     deps.subscriptions.settleSync(subscription.id, data.alertId, null, subscription);
     return { outcome: 'delivered', ...result };
   } catch (error) {
@@ -126,7 +126,7 @@ async function post(
   }
   const { text, blocks } = formatAlertMessage(data.message);
   // `delivering` marks the start of the one call that must not be repeated while it may be in flight.
-  deps.alerts.markDelivering(data.alertId, picked.source);
+  await deps.alerts.markDelivering(data.alertId, picked.source);
   let result;
   try {
     result = await client.chat.postMessage({ channel, text, blocks, unfurl_links: false });

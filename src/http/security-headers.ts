@@ -48,8 +48,8 @@ export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHa
 }
 
 /**
- * JSON answers need only these two of helmet's headers; setting helmet's full set on every alert
- * intake cost more than the rest of the routing.
+ * The API's JSON answers need only these two of helmet's headers (the rest are about pages), and
+ * alert intake, the hot path, should not pay for the others.
  */
 export const apiHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('X-Content-Type-Options', 'nosniff');
