@@ -64,7 +64,8 @@ export class AlertIntake {
 
   constructor(private readonly deps: AlertIntakeDeps) {
     this.now = deps.now ?? Date.now;
-    this.writes = new GroupCommit((items) => this.write(items));
+    // groups of about one batch request: several in flight keep the web process and Redis both busy
+    this.writes = new GroupCommit((items) => this.write(items), 100);
   }
 
   async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {

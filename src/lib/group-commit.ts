@@ -6,14 +6,25 @@
  */
 export class GroupCommit<I, O> {
   private pending: { items: I[]; resolve: (results: O[]) => void; reject: (error: unknown) => void }[] = [];
+  private pendingItems = 0;
   private scheduled = false;
 
-  constructor(private readonly flush: (items: I[]) => Promise<O[]>) {}
+  /**
+   * @param maxItems a group that reaches this many items is flushed at once, without waiting for
+   *   the turn to end: several smaller groups in flight keep both this process and Redis busy,
+   *   where one large group would leave each waiting for the other.
+   */
+  constructor(
+    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly maxItems = Infinity,
+  ) {}
 
   submit(items: I[]): Promise<O[]> {
     return new Promise((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
-      if (!this.scheduled) {
+      this.pendingItems += items.length;
+      if (this.pendingItems >= this.maxItems) void this.run();
+      else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.run());
       }
@@ -21,9 +32,11 @@ export class GroupCommit<I, O> {
   }
 
   private async run(): Promise<void> {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.scheduled = false;
+    this.pendingItems = 0;
     try {
       const results = await this.flush(batch.flatMap((entry) => entry.items));
       let offset = 0;

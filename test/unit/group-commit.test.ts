@@ -22,4 +22,17 @@ describe('GroupCommit', () => {
     const results = await Promise.allSettled([group.submit([1]), group.submit([2])]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('flushes a group as soon as it reaches maxItems, never splitting one submission', async () => {
+    const flushes: number[][] = [];
+    const group = new GroupCommit(async (items: number[]) => {
+      flushes.push(items);
+      return items;
+    }, 3);
+    const pending = [group.submit([1]), group.submit([2, 3]), group.submit([4, 5, 6, 7]), group.submit([8])];
+    // the first two submissions reached 3 items and went at once, before the turn ended
+    expect(flushes).toEqual([[1, 2, 3], [4, 5, 6, 7]]);
+    expect(await Promise.all(pending)).toEqual([[1], [2, 3], [4, 5, 6, 7], [8]]);
+    expect(flushes).toEqual([[1, 2, 3], [4, 5, 6, 7], [8]]);
+  });
 });
