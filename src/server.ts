@@ -25,6 +25,9 @@ export interface WebProcess {
   close(): Promise<void>;
 }
 
+/** How long the web process waits for Redis before it listens anyway (and answers 503 until Redis is up). */
+const REDIS_READY_WAIT_MS = 3000;
+
 /** A request waits at most this long for the database lock, so a busy database answers 503 within a second. */
 const WEB_BUSY_TIMEOUT_MS = 700;
 
@@ -72,6 +75,7 @@ export async function startWeb(
     logger,
   });
 
+  await queues.ready(REDIS_READY_WAIT_MS);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(s)));
   });

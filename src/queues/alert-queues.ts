@@ -48,6 +48,22 @@ export class AlertQueues {
     }
   }
 
+  /**
+   * Resolves once both queues are connected and ready, or after `timeoutMs` in any case: a web
+   * process should not leave its first alert to pay for connecting, but must still start (and
+   * answer 503) while Redis is down.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(Object.values(this.byKind).map((queue) => queue.waitUntilReady())).catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** The Redis key of a job's hash (BullMQ's `<prefix>:<queue>:<id>`). */
   jobKey(kind: TransferKind, jobId: string): string {
     return this.byKind[kind].toKey(jobId);
