@@ -70,8 +70,8 @@ export class AlertIntake {
 
   async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {
     const input = parseInput(alertInputSchema, body);
-    const key = headerKey(context) ?? input.idempotencyKey;
-    const [result] = await this.accept([{ ...input, idempotencyKey: key }], context.apiKeyId);
+    input.idempotencyKey = headerKey(context) ?? input.idempotencyKey;
+    const [result] = await this.accept([input], context.apiKeyId);
     return result!;
   }
 
@@ -82,7 +82,8 @@ export class AlertIntake {
     const inputs = items.map((item, index) => {
       try {
         const input = parseInput(alertInputSchema, item);
-        return { ...input, idempotencyKey: input.idempotencyKey ?? (header && `${header}#${index}`) };
+        input.idempotencyKey ??= header && `${header}#${index}`;
+        return input;
       } catch (error) {
         throw atIndex(error, index);
       }
@@ -93,10 +94,10 @@ export class AlertIntake {
   /** Validation (per request, all-or-nothing) here; the writes are grouped with other requests'. */
   private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
     const now = this.now();
-    const subscriptions = new Map<string, IntakeSubscription>();
+    const byRef = new Map<string, IntakeSubscription>();
     const items = inputs.map((input, index) => {
       try {
-        const subscription = this.findSubscription(input.subscription, subscriptions);
+        const subscription = this.findSubscription(input.subscription, byRef);
         return { row: this.toRow(input, subscription, apiKeyId, now), subscription };
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
@@ -154,12 +155,14 @@ export class AlertIntake {
     return deliveries;
   }
 
-  /** Looked up once per distinct reference in a batch; remembered by id for the throttle. */
-  private findSubscription(ref: string, byId: Map<string, IntakeSubscription>): IntakeSubscription {
-    const known = byId.get(ref) ?? [...byId.values()].find((s) => s.nameKey === ref.toLowerCase());
-    const subscription = known ?? this.deps.subscriptions.findForIntake(ref);
-    if (!subscription) throw notFound(`No subscription ${JSON.stringify(ref)}.`);
-    byId.set(subscription.id, subscription);
+  /** Looked up once per distinct reference in a request. */
+  private findSubscription(ref: string, byRef: Map<string, IntakeSubscription>): IntakeSubscription {
+    let subscription = byRef.get(ref);
+    if (!subscription) {
+      subscription = this.deps.subscriptions.findForIntake(ref);
+      if (!subscription) throw notFound(`No subscription ${JSON.stringify(ref)}.`);
+      byRef.set(ref, subscription);
+    }
     return subscription;
   }
 

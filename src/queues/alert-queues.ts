@@ -35,17 +35,13 @@ export class AlertQueues {
 
   /** One job per alert, id = alert id, so a re-enqueue of the same alert never doubles it. */
   async add(deliveries: QueuedDelivery[]): Promise<void> {
-    for (const kind of TRANSFER_KINDS) {
-      const ofKind = deliveries.filter((d) => d.transfer === kind);
-      if (ofKind.length === 0) continue;
-      await this.byKind[kind].addBulk(
-        ofKind.map(({ transfer: _transfer, delayMs, ...data }) => ({
-          name: deliveryJobName(data),
-          data,
-          opts: { ...this.jobOptions, jobId: data.alertId, ...(delayMs ? { delay: delayMs } : {}) },
-        })),
-      );
+    const jobs: Record<TransferKind, Parameters<Queue['addBulk']>[0]> = { initial: [], ongoing: [] };
+    for (const { transfer, delayMs, ...data } of deliveries) {
+      const opts: JobsOptions = { ...this.jobOptions, jobId: data.alertId };
+      if (delayMs) opts.delay = delayMs;
+      jobs[transfer].push({ name: deliveryJobName(data), data, opts });
     }
+    for (const kind of TRANSFER_KINDS) if (jobs[kind].length > 0) await this.byKind[kind].addBulk(jobs[kind]);
   }
 
   /**
