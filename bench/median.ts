@@ -7,7 +7,7 @@ import { median, round } from './lib/stats.js';
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--json');
 const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
-const files = args.filter((a, i) => a !== '--json' && i !== outIndex + 1);
+const files = args.filter((_, i) => outIndex < 0 || (i !== outIndex && i !== outIndex + 1));
 if (files.length === 0) {
   console.error('usage: tsx bench/median.ts RUN.json… [--json OUT]');
   process.exit(2);

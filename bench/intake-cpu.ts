@@ -1,0 +1,110 @@
+// CPU per alert of the intake path in one process, without HTTP: what BENCHMARKS.md's "What bounds
+// batch intake" table is made of. Not part of `npm run bench` (a diagnostic, not a scenario).
+//
+//   node_modules/.bin/tsx bench/intake-cpu.ts [--single]
+//
+// Three measurements, each on a fresh SQLite file and its own redis-server (never 6379):
+//   raw-addbulk      BullMQ addBulk of the baseline's job shape, 100 a call, 10 calls in flight
+//   intake           AlertIntake.acceptBatch (or acceptOne with --single): validation, subscription
+//                    lookup, record, reservation, addBulk
+//   intake-no-redis  the same with the queue and the throttle replaced by no-ops
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { AlertIntake } from '../src/alerts/alert-intake.js';
+import { loadConfig } from '../src/config.js';
+import { createCore } from '../src/core.js';
+import { AlertQueues } from '../src/queues/alert-queues.js';
+import { createRedis } from '../src/queues/redis.js';
+import { SubscriptionThrottle } from '../src/queues/subscription-throttle.js';
+import { baselineJob } from './baseline/job-shape.js';
+import { startRedis } from './lib/redis.js';
+import { OPEN_THROTTLE } from './lib/relay.js';
+
+const single = process.argv.includes('--single');
+const LANES = single ? 50 : 10;
+const PER_CALL = single ? 1 : 100;
+const WARM = 20_000;
+const MEASURED = 100_000;
+const ALERT = { subscription: 'bench', title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' } as const;
+
+/** Runs `call` (which handles PER_CALL alerts) from LANES concurrent lanes until `n` alerts are done. */
+async function drive(n: number, call: () => Promise<unknown>): Promise<void> {
+  let done = 0;
+  const lane = async () => {
+    while (done < n) {
+      done += PER_CALL;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
+}
+
+async function measure(name: string, call: () => Promise<unknown>): Promise<void> {
+  await drive(WARM, call);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await drive(MEASURED, call);
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  console.log(
+    `${name.padEnd(16)} CPU ${((cpu.user + cpu.system) / MEASURED).toFixed(1).padStart(5)} µs/alert, wall ${((wall * 1000) / MEASURED).toFixed(1).padStart(5)} µs/alert`,
+  );
+}
+
+async function scenario(name: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'intake-cpu-'));
+  const redisServer = await startRedis(dir);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_PATH: join(dir, 'relay.db'),
+    REDIS_URL: redisServer.url,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    API_KEYS: randomBytes(16).toString('hex'),
+    ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+  });
+  const redis = createRedis(config.redisUrl, 'producer');
+  const core = createCore(config, { migrate: true });
+  const queues = new AlertQueues(redis, config);
+  try {
+    await queues.ready(5000);
+    if (name === 'raw-addbulk') {
+      const queue = new Queue('bench-raw', { connection: redis, prefix: 'raw' });
+      await measure(name, () => queue.addBulk(Array.from({ length: PER_CALL }, () => baselineJob(ALERT))));
+      await queue.close();
+      return;
+    }
+    const now = Date.now();
+    core.subscriptions.insert({
+      id: 'sub_BENCH', name: 'Bench', nameKey: 'bench', version: 'v1.0', apiUrl: 'http://127.0.0.1:9/api/',
+      apiTokenSealed: core.vault.seal('xoxb-bench'), apiTokenMask: 'xoxb-…', clientId: '1.2', recipient: 'U0ALICE',
+      throttle: OPEN_THROTTLE, reauthRequired: false, teamId: null, teamName: null, lastSync: null,
+      createdAt: now, updatedAt: now,
+    });
+    const offline = name === 'intake-no-redis';
+    const intake = new AlertIntake({
+      alerts: core.alerts,
+      subscriptions: core.subscriptions,
+      queues: offline ? ({ add: async () => {} } as unknown as AlertQueues) : queues,
+      throttle: offline
+        ? ({ reserve: async (_s: string, _k: string, _t: unknown, n: number) => new Array<number>(n).fill(0) } as unknown as SubscriptionThrottle)
+        : new SubscriptionThrottle(redis, config.queuePrefix),
+    });
+    // bodies as express.json would hand them over: fresh objects every request
+    const body = JSON.stringify(single ? ALERT : { alerts: Array.from({ length: PER_CALL }, (_, i) => ({ ...ALERT, text: `${ALERT.text} #${i}` })) });
+    await measure(name, () =>
+      single ? intake.acceptOne(JSON.parse(body), { apiKeyId: null }) : intake.acceptBatch(JSON.parse(body), { apiKeyId: null }),
+    );
+  } finally {
+    await queues.close();
+    redis.disconnect();
+    core.db.$client.close();
+    await redisServer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(`${single ? 'single alerts, 50' : 'batches of 100, 10'} in flight; ${MEASURED} alerts measured after ${WARM}`);
+for (const name of ['raw-addbulk', 'intake', 'intake-no-redis']) await scenario(name);
