@@ -5,6 +5,7 @@ import type { AlertRow } from '../db/schema.js';
 import { newAlertId } from '../lib/ids.js';
 import { parseInput } from '../lib/validation.js';
 import { GroupCommit } from '../lib/group-commit.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import { alertMessageSchema } from '../queues/delivery-job.js';
 import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
@@ -212,16 +213,4 @@ function atIndex(error: unknown, index: number): unknown {
   if (!(error instanceof AppError)) return error;
   const issues = error.issues?.map((issue) => ({ ...issue, path: ['alerts', index, ...issue.path] }));
   return new AppError(error.code, error.status, `alerts[${index}]: ${error.message}`, issues);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, TransferKind } from '../config.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import { QUEUE_NAMES, TRANSFER_KINDS } from './names.js';
 import { deliveryJobName, type DeliveryJob } from './delivery-job.js';
 
@@ -50,14 +51,8 @@ export class AlertQueues {
    * answer 503) while Redis is down.
    */
   async ready(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(Object.values(this.byKind).map((queue) => queue.waitUntilReady())).catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const connected = Promise.all(Object.values(this.byKind).map((queue) => queue.waitUntilReady()));
+    await withTimeout(connected, timeoutMs).catch(() => {});
   }
 
   /** The Redis key of a job's hash (BullMQ's `<prefix>:<queue>:<id>`). */

@@ -14,7 +14,7 @@ const INTAKE_CACHE_MS = 1000;
 const INTAKE_CACHE_MAX = 1000;
 
 /** What alert intake reads of a subscription. */
-export type IntakeSubscription = Pick<SubscriptionRow, 'id' | 'nameKey' | 'recipient' | 'throttle'>;
+export type IntakeSubscription = Pick<SubscriptionRow, 'id' | 'recipient' | 'throttle'>;
 
 /** Persistence of subscriptions and their OAuth installations. Knows nothing of HTTP. */
 export class SubscriptionStore {
@@ -32,7 +32,7 @@ export class SubscriptionStore {
   // Intake's lookup, once per alert request: only the columns it needs, without drizzle's row mapping.
   private readonly forIntake = once(() =>
     this.db.$client.prepare<[string, string], Omit<IntakeSubscription, 'throttle'> & { throttle: string }>(
-      'select id, name_key as nameKey, recipient, throttle from subscriptions where id = ? or name_key = ?',
+      'select id, recipient, throttle from subscriptions where id = ? or name_key = ?',
     ),
   );
   private readonly installation = once(() =>
