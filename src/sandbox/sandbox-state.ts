@@ -1,4 +1,5 @@
 import { AuthCodes } from './auth-codes.js';
+import { ChangeWaiters } from './change-waiters.js';
 import { ChannelRateLimiter } from './channel-rate-limiter.js';
 import { DmChannels } from './dm-channels.js';
 import { FaultQueue } from './fault-queue.js';
@@ -24,7 +25,9 @@ export class SandboxState {
   readonly oauth: Required<SandboxOAuthOptions> | null;
   readonly users: UserDirectory;
   readonly dms = new DmChannels();
-  readonly messages = new MessageStore();
+  /** Tests waiting for messages, edits or calls; re-checked whenever one of those changes. */
+  readonly waiters = new ChangeWaiters();
+  readonly messages = new MessageStore(() => this.waiters.notify());
   readonly tokens = new TokenRegistry();
   readonly codes = new AuthCodes();
   readonly faults = new FaultQueue();

@@ -1,10 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { describeFilter } from './message-store.js';
 import { createAuthorizeRouter } from './pages/authorize-page.js';
 import { createInboxRouter } from './pages/inbox-page.js';
 import { SandboxState } from './sandbox-state.js';
-import type { SandboxCall, SandboxFault, SandboxMessage, SandboxUser, SlackSandboxOptions } from './types.js';
+import type {
+  SandboxCall,
+  SandboxFault,
+  SandboxMessage,
+  SandboxMessageFilter,
+  SandboxUser,
+  SlackSandboxOptions,
+} from './types.js';
 import { createWebApiRouter } from './web-api-router.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
@@ -55,10 +63,10 @@ export class SlackSandbox {
     });
   }
 
-  /** Stops the server, dropping open connections and pending delays, and rejects pending waitForMessages. */
+  /** Stops the server, dropping open connections and pending delays, and rejects pending waits. */
   async close(): Promise<void> {
     this.closing.abort();
-    this.state.messages.failWaiters('the sandbox was closed');
+    this.state.waiters.failAll('the sandbox was closed');
     const server = this.server;
     if (!server) return;
     this.server = null;
@@ -81,8 +89,14 @@ export class SlackSandbox {
     return this.state.calls;
   }
 
-  messages(filter: { user?: string; channel?: string } = {}): SandboxMessage[] {
+  /** Every message the bot posted that matches, thread replies included, in posting order, as each reads now. */
+  messages(filter: SandboxMessageFilter = {}): SandboxMessage[] {
     return this.state.messages.list(filter);
+  }
+
+  /** One message by channel (the D… id) and ts, as it reads now. */
+  message(channel: string, ts: string): SandboxMessage | undefined {
+    return this.state.messages.get(channel, ts);
   }
 
   callsTo(method: string): SandboxCall[] {
@@ -109,12 +123,56 @@ export class SlackSandbox {
     this.state.tokens.revoke(token);
   }
 
-  waitForMessages(
-    count: number,
-    opts: { user?: string; channel?: string; timeoutMs?: number } = {},
-  ): Promise<SandboxMessage[]> {
+  /** Resolves with the matching messages once there are at least `count` of them (the same filters as messages()). */
+  waitForMessages(count: number, opts: SandboxMessageFilter & { timeoutMs?: number } = {}): Promise<SandboxMessage[]> {
     const { timeoutMs = DEFAULT_WAIT_TIMEOUT_MS, ...filter } = opts;
-    return this.state.messages.waitFor(count, filter, timeoutMs);
+    const found = () => this.state.messages.list(filter);
+    return this.state.waiters.wait(
+      'waitForMessages',
+      () => {
+        const messages = found();
+        return messages.length >= count && messages;
+      },
+      timeoutMs,
+      () => `expected ${count} message(s) ${describeFilter(filter)}, got ${found().length}`,
+    );
+  }
+
+  /**
+   * Resolves with the message once chat.update has edited it at least `edits`
+   * times (default 1), e.g. to see the relay's follow-up edit of an alert.
+   * The message need not exist yet when the wait starts.
+   */
+  waitForEdit(channel: string, ts: string, opts: { edits?: number; timeoutMs?: number } = {}): Promise<SandboxMessage> {
+    const { edits = 1, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS } = opts;
+    const current = () => this.state.messages.get(channel, ts);
+    return this.state.waiters.wait(
+      'waitForEdit',
+      () => {
+        const message = current();
+        return message !== undefined && message.history.length >= edits && message;
+      },
+      timeoutMs,
+      () => {
+        const message = current();
+        const seen = message ? `${message.history.length} edit(s)` : 'no such message';
+        return `expected ${edits} edit(s) of ${ts} in ${channel}, saw ${seen}`;
+      },
+    );
+  }
+
+  /**
+   * Resolves with the probe's first result other than undefined, null or false.
+   * The probe runs now and again after every post, edit and answered Web API
+   * call; if it throws, the wait rejects with that error.
+   * Example: `await sandbox.waitFor(() => sandbox.callsTo('chat.update').length >= 2)`.
+   */
+  waitFor<T>(
+    probe: () => T | null | undefined | false,
+    opts: { timeoutMs?: number; description?: string } = {},
+  ): Promise<T> {
+    const { timeoutMs = DEFAULT_WAIT_TIMEOUT_MS, description = 'the condition' } = opts;
+    return this.state.waiters.wait('waitFor', probe, timeoutMs, () => `${description} did not hold`);
   }
 
   /**

@@ -25,6 +25,24 @@ export interface SandboxCall {
   at: number;
 }
 
+/** Message metadata as Slack stores it (chat.postMessage / chat.update `metadata`). */
+export interface SandboxMessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
+
+/** A version of a message that a later chat.update replaced. */
+export interface SandboxMessageVersion {
+  text: string;
+  blocks: unknown[] | null;
+  /** When this version was posted or written by an earlier update (epoch ms). */
+  at: number;
+}
+
+/**
+ * A message the bot posted, as it reads now. Records are replaced, not changed,
+ * when the message is edited: hold on to one and it keeps showing that moment.
+ */
 export interface SandboxMessage {
   /** The DM channel id (D…), even when the caller posted to a user id. */
   channel: string;
@@ -32,9 +50,32 @@ export interface SandboxMessage {
   user: string;
   text: string;
   blocks: unknown[] | null;
+  /** Unique per message and never changed by edits. */
   ts: string;
   token: string | null;
+  /** When it was posted (epoch ms); edits leave it alone. */
   at: number;
+  /**
+   * For a thread reply, the ts of the thread's parent; null for top-level
+   * messages, thread parents included. A reply to an unknown ts keeps that ts
+   * here (Slack accepts such replies too; nobody can see them).
+   */
+  threadTs: string | null;
+  metadata: SandboxMessageMetadata | null;
+  /** Set by the latest chat.update: its `edited.ts` as Slack shows it, and when it happened. */
+  edited: { ts: string; at: number } | null;
+  /** Earlier versions, oldest first; empty until the message is edited. */
+  history: SandboxMessageVersion[];
+}
+
+/** Which messages `messages()` and `waitForMessages()` return; all given conditions must hold. */
+export interface SandboxMessageFilter {
+  user?: string;
+  channel?: string;
+  /** Only the replies in the thread of this parent ts (not the parent itself). */
+  threadTs?: string;
+  /** true: only top-level messages (thread parents included); false: only replies. */
+  topLevel?: boolean;
 }
 
 export type SandboxFault =

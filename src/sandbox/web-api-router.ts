@@ -5,6 +5,7 @@ import { type ApiMethod, type ApiReply, fail, rateLimited } from './methods/api-
 import { authMethods } from './methods/auth-methods.js';
 import { chatMethods } from './methods/chat-methods.js';
 import { conversationMethods } from './methods/conversation-methods.js';
+import { historyMethods } from './methods/history-methods.js';
 import { oauthMethods } from './methods/oauth-methods.js';
 import { userMethods } from './methods/user-methods.js';
 import { type ParsedApiRequest, parseApiRequest } from './request-params.js';
@@ -18,7 +19,7 @@ import type { SandboxCall } from './types.js';
  */
 export function createWebApiRouter(state: SandboxState, closing: AbortSignal): Router {
   const methods = new Map<string, ApiMethod>(
-    [authMethods, userMethods, conversationMethods, chatMethods, oauthMethods].flatMap((factory) =>
+    [authMethods, userMethods, conversationMethods, historyMethods, chatMethods, oauthMethods].flatMap((factory) =>
       Object.entries(factory(state)),
     ),
   );
@@ -34,11 +35,13 @@ export function createWebApiRouter(state: SandboxState, closing: AbortSignal): R
     if (!reply) {
       call.status = 499; // nginx's "client closed request": the caller gave up during a delay fault
       state.log(`${method} → abandoned by the client during a delay`);
+      state.waiters.notify();
       return;
     }
     call.status = reply.status;
     call.response = reply.body;
     state.log(`${method} → ${reply.status}${describeError(reply)}`);
+    state.waiters.notify(); // a waitFor probe may be counting answered calls
     send(res, reply);
   };
 

@@ -38,7 +38,23 @@ const STYLE = `
   body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 52rem; padding: 0 1rem; color: #1d1c1d; }
   h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
   .muted { color: #616061; font-size: 0.85rem; }
-  .message { border-left: 3px solid #4a154b; padding: 0.25rem 0.75rem; margin: 0.5rem 0; white-space: pre-wrap; }
+  .message { border-left: 3px solid #4a154b; padding: 0.25rem 0.75rem; margin: 0.5rem 0; }
+  .msg-body { margin: 0.25rem 0; overflow-wrap: anywhere; }
+  .edited, .badge { color: #616061; font-size: 0.8rem; }
+  .badge { border: 1px solid #ddd; border-radius: 3px; padding: 0 0.3rem; }
+  .thread { margin: 0.5rem 0 0.25rem 1.5rem; } .thread .message { border-left-color: #bbb; }
+  .version { border-left: 2px dashed #ccc; padding-left: 0.5rem; margin: 0.25rem 0; }
+  .bk-header { font-size: 1.2rem; font-weight: 700; margin: 0.2rem 0; }
+  .bk-context { color: #616061; font-size: 0.8rem; margin: 0.2rem 0; } .bk-context span + span { margin-left: 0.5rem; }
+  .bk-section { display: flex; gap: 0.75rem; margin: 0.3rem 0; } .bk-section-body { flex: 1; }
+  .bk-fields { display: grid; grid-template-columns: 1fr 1fr; gap: 0.4rem 1rem; margin-top: 0.3rem; }
+  .bk-divider { border: 0; border-top: 1px solid #ddd; margin: 0.5rem 0; }
+  .bk-button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 0.1rem 0.6rem; margin-right: 0.4rem; font-size: 0.85rem; }
+  .bk-image { color: #616061; font-style: italic; }
+  .mention { background: #e8f5fa; color: #1264a3; border-radius: 3px; padding: 0 0.15rem; }
+  .mrkdwn-quote { display: inline-block; border-left: 4px solid #ddd; padding-left: 0.5rem; }
+  .mrkdwn-pre { margin: 0.3rem 0; border: 1px solid #ddd; border-radius: 4px; }
+  .message code { background: #f6f6f6; border: 1px solid #e2e2e2; border-radius: 3px; padding: 0 0.2rem; color: #c01343; font-size: 0.85em; }
   table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #ddd; }
   button { font: inherit; padding: 0.5rem 1.25rem; margin-right: 0.5rem; border-radius: 4px; border: 1px solid #aaa; cursor: pointer; }
   button.primary { background: #007a5a; color: white; border-color: #007a5a; }
