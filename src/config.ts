@@ -27,7 +27,10 @@ const envSchema = z.object({
   DATABASE_PATH: z.string().min(1).default('./data/relay.db'),
   ENCRYPTION_KEY: optionalText,
   API_KEYS: optionalText,
+  ADMIN_API_KEYS: optionalText,
   ADMIN_PASSWORD: optionalText,
+  ALLOWED_API_URLS: optionalText,
+  INTAKE_RATE_LIMIT: int(6000),
   SLACK_CLIENT_ID: optionalText,
   SLACK_CLIENT_SECRET: optionalText,
   SLACK_STATE_SECRET: optionalText,
@@ -68,8 +71,11 @@ export interface Config {
   queuePrefix: string;
   databasePath: string;
   encryptionKey: Buffer;
-  apiKeys: string[];
+  /** Bearer keys for /api: intake keys (one per upstream system) and admin keys (docs/contract.md §6.1). */
+  apiKeys: { intake: string[]; admin: string[] };
   adminPassword: string;
+  /** Alerts one intake key may submit per minute (a batch counts its items). */
+  intakeRateLimit: number;
   /** Where development credentials were generated, when they were (for the start-up message). */
   credentialsFile: string | null;
   slack: {
@@ -78,6 +84,8 @@ export interface Config {
     oauth: { clientId: string; clientSecret: string; stateSecret: string } | null;
     timeoutMs: number;
   };
+  /** The origins a subscription's apiUrl may have: SLACK_API_URL's and ALLOWED_API_URLS. */
+  egress: { allowedOrigins: string[]; listedOrigins: string[] };
   throttle: Record<TransferKind, ThrottleLimits>;
   worker: {
     concurrency: number;
@@ -99,6 +107,9 @@ export class ConfigError extends Error {
 }
 
 const REQUIRED_SECRETS = ['ENCRYPTION_KEY', 'API_KEYS', 'ADMIN_PASSWORD'] as const;
+/** Production refuses shorter secrets: a guessable key or password is no key at all. */
+const MIN_KEY_LENGTH = 24;
+const MIN_PASSWORD_LENGTH = 12;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -107,35 +118,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
 
-  let secrets: DevCredentials = {
+  let secrets = {
     ENCRYPTION_KEY: e.ENCRYPTION_KEY,
     API_KEYS: e.API_KEYS,
+    ADMIN_API_KEYS: e.ADMIN_API_KEYS,
     ADMIN_PASSWORD: e.ADMIN_PASSWORD,
-  } as DevCredentials;
+  };
   let credentialsFile: string | null = null;
   const missing = REQUIRED_SECRETS.filter((name) => !e[name]);
+  if (production && missing.length > 0) {
+    throw new ConfigError(
+      `NODE_ENV=production needs ${missing.join(', ')}. ` + 'Set them in the environment (see README, "Configuration").',
+    );
+  }
   if (missing.length > 0) {
-    if (e.NODE_ENV === 'production') {
-      throw new ConfigError(
-        `NODE_ENV=production needs ${missing.join(', ')}. ` +
-          'Set them in the environment (see README, "Configuration").',
-      );
-    }
     // Development: generated once next to the database, shared by every local process.
     const generated = readDevCredentials(e.DATABASE_PATH);
     credentialsFile = generated.file;
     secrets = { ...generated.values, ...definedOnly(secrets) };
   }
 
-  const encryptionKey = Buffer.from(secrets.ENCRYPTION_KEY, 'base64');
+  const encryptionKey = Buffer.from(secrets.ENCRYPTION_KEY!, 'base64');
   if (encryptionKey.length !== 32) {
     throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32).');
   }
-  const apiKeys = secrets.API_KEYS.split(',')
-    .map((key) => key.trim())
-    .filter(Boolean);
-  if (apiKeys.length === 0) throw new ConfigError('API_KEYS must name at least one key.');
+  const apiKeys = { intake: keyList('API_KEYS', secrets.API_KEYS), admin: keyList('ADMIN_API_KEYS', secrets.ADMIN_API_KEYS) };
+  if (apiKeys.intake.length === 0) throw new ConfigError('API_KEYS must name at least one intake key.');
+  if (apiKeys.intake.some((key) => apiKeys.admin.includes(key))) {
+    throw new ConfigError('A key is listed in both API_KEYS and ADMIN_API_KEYS; give each key one role.');
+  }
+  const adminPassword = secrets.ADMIN_PASSWORD!;
+  if (production) {
+    const short = [...apiKeys.intake, ...apiKeys.admin].filter((key) => key.length < MIN_KEY_LENGTH);
+    if (short.length > 0) {
+      throw new ConfigError(`API_KEYS and ADMIN_API_KEYS need keys of at least ${MIN_KEY_LENGTH} characters (openssl rand -hex 24).`);
+    }
+    if (adminPassword.length < MIN_PASSWORD_LENGTH) {
+      throw new ConfigError(`ADMIN_PASSWORD needs at least ${MIN_PASSWORD_LENGTH} characters.`);
+    }
+  }
 
   const oauthParts = [e.SLACK_CLIENT_ID, e.SLACK_CLIENT_SECRET, e.SLACK_STATE_SECRET];
   const oauth =
@@ -146,10 +169,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('OAuth needs all of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET.');
   }
 
+  const slackApiUrl = withTrailingSlash(e.SLACK_API_URL);
+  const listedOrigins = (e.ALLOWED_API_URLS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean).map(originOf);
+  const slackOrigin = new URL(slackApiUrl).origin;
+  if (production && slackOrigin.startsWith('http:') && !listedOrigins.includes(slackOrigin)) {
+    throw new ConfigError('SLACK_API_URL must be https: in production (or list its origin in ALLOWED_API_URLS).');
+  }
+
   return {
     env: e.NODE_ENV,
     port: e.PORT,
-    // Unset, it follows PORT: http://localhost:3000 with the defaults (SPEC §5).
+    // Unset, it follows PORT: http://localhost:3000 with the defaults (docs/contract.md §5).
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlExplicit: e.REDIS_URL !== undefined,
@@ -157,14 +187,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePath: e.DATABASE_PATH,
     encryptionKey,
     apiKeys,
-    adminPassword: secrets.ADMIN_PASSWORD,
+    adminPassword,
+    intakeRateLimit: e.INTAKE_RATE_LIMIT,
     credentialsFile,
     slack: {
-      apiUrl: withTrailingSlash(e.SLACK_API_URL),
+      apiUrl: slackApiUrl,
       authorizeUrl: e.SLACK_AUTHORIZE_URL,
       oauth,
       timeoutMs: e.SLACK_TIMEOUT_MS,
     },
+    egress: { allowedOrigins: [...new Set([slackOrigin, ...listedOrigins])], listedOrigins },
     throttle: {
       initial: {
         limit: e.THROTTLE_INITIAL_LIMIT,
@@ -189,6 +221,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     sandboxPort: e.SANDBOX_PORT,
   };
+}
+
+/** Every secret value of the configuration: the logger masks them wherever they appear. */
+export function secretValues(config: Config): string[] {
+  const oauth = config.slack.oauth;
+  return [
+    ...config.apiKeys.intake,
+    ...config.apiKeys.admin,
+    config.adminPassword,
+    config.encryptionKey.toString('base64'),
+    ...(oauth ? [oauth.clientSecret, oauth.stateSecret] : []),
+  ];
+}
+
+/** Comma-separated keys: printable, no spaces (they travel in an Authorization header). */
+function keyList(name: string, value: string | undefined): string[] {
+  const keys = (value ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+  if (keys.some((key) => !/^[\x21-\x7e]+$/.test(key))) {
+    throw new ConfigError(`${name}: keys may hold printable ASCII characters only, no spaces.`);
+  }
+  return keys;
+}
+
+/** An ALLOWED_API_URLS entry: exactly an origin (scheme, host, port), nothing else. */
+function originOf(entry: string): string {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw new ConfigError(`ALLOWED_API_URLS: "${entry}" is not a URL.`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.username || url.password || url.search || url.hash || url.pathname !== '/') {
+    throw new ConfigError(`ALLOWED_API_URLS: "${entry}" must be an origin such as https://slack.example.com (no path, user or query).`);
+  }
+  return url.origin;
 }
 
 export function withTrailingSlash(value: string): string {

@@ -6,11 +6,15 @@
 export type ErrorCode =
   | 'invalid_request'
   | 'token_required'
+  | 'api_url_not_allowed'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'name_taken'
+  | 'idempotency_key_reused'
   | 'payload_too_large'
   | 'no_recipient'
+  | 'rate_limited'
   | 'initialization_not_supported'
   | 'unavailable'
   | 'internal_error';
@@ -28,6 +32,8 @@ export class AppError extends Error {
     readonly status: number,
     message: string,
     readonly issues?: ValidationIssue[],
+    /** sent as Retry-After (seconds) with 429 and 503 answers */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -36,5 +42,7 @@ export class AppError extends Error {
 export const invalidRequest = (message: string, issues?: ValidationIssue[]) =>
   new AppError('invalid_request', 400, message, issues);
 export const notFound = (message: string) => new AppError('not_found', 404, message);
-export const unavailable = (message = 'The relay cannot take the write right now; try again shortly.') =>
-  new AppError('unavailable', 503, message);
+export const unavailable = (
+  message = 'The relay cannot take the write right now; try again shortly.',
+  retryAfterSeconds?: number,
+) => new AppError('unavailable', 503, message, undefined, retryAfterSeconds);

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
 import { createCore, type Core } from './core.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { createRedis } from './queues/redis.js';
+import { createRedis, redisHealth } from './queues/redis.js';
+import { createIntakeQuota } from './alerts/intake-quota.js';
+import { createEgressPolicy } from './slack/egress-policy.js';
 import { AlertQueues } from './queues/alert-queues.js';
 import { SubscriptionThrottle } from './queues/subscription-throttle.js';
 import { SubscriptionService } from './subscriptions/subscription-service.js';
@@ -43,8 +45,10 @@ export async function startWeb(
     subscriptions: core.subscriptions,
     queues,
     throttle: new SubscriptionThrottle(redis, config.queuePrefix),
+    quota: createIntakeQuota(redis, { keyPrefix: config.queuePrefix, perMinute: config.intakeRateLimit }),
   });
-  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger });
+  const egress = createEgressPolicy(config);
+  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger, egress });
   const sync = new ManualSync({
     store: core.subscriptions,
     vault: core.vault,
@@ -52,14 +56,16 @@ export async function startWeb(
     oauthTokens: createOAuthTokens(config, core, redis, slack, logger),
     intake,
     oauthApiUrl: config.slack.apiUrl,
+    egress,
   });
   const app = createApp({
     apiKeys: config.apiKeys,
     adminPassword: config.adminPassword,
     publicUrl: config.publicUrl,
-    installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger }),
+    authorizeUrl: config.slack.authorizeUrl,
+    installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger, egress }),
     subscriptionStore: core.subscriptions,
-    subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config }),
+    subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config, egress }),
     intake,
     sync,
     queues,
@@ -69,7 +75,7 @@ export async function startWeb(
     queries: new AlertQueries(core.alerts, core.subscriptions),
     metrics: () => renderMetrics({ alerts: core.alerts, queues, redis, keyPrefix: config.queuePrefix }),
     health: {
-      redis: async () => redis.status === 'ready' && (await redis.ping()) === 'PONG',
+      redis: () => redisHealth(redis),
       database: () => core.db.$client.prepare('select 1').get() !== undefined,
     },
     logger,
@@ -93,6 +99,7 @@ export async function startWeb(
       });
       await queues.close();
       redis.disconnect();
+      await egress.close();
       core.db.$client.close();
     },
   };
@@ -100,7 +107,7 @@ export async function startWeb(
 
 runMain(import.meta.url, async () => {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'web' });
+  const logger = createLogger({ level: config.logLevel, name: 'web', secrets: secretValues(config) });
   if (config.credentialsFile) logger.info({ file: config.credentialsFile }, 'development credentials (API key, admin password)');
   const web = await startWeb(config, logger);
   logger.info({ url: config.publicUrl, port: config.port }, 'web process listening');

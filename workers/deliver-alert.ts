@@ -12,6 +12,7 @@ import { formatAlertMessage } from '../src/slack/alert-message.js';
 import type { OAuthTokens } from '../src/slack/oauth/oauth-tokens.js';
 import { SlackRateLimits } from '../src/slack/rate-limit-scopes.js';
 import type { SubscriptionConcurrency } from '../src/queues/subscription-concurrency.js';
+import type { EgressPolicy } from '../src/slack/egress-policy.js';
 
 /**
  * One delivery attempt: a function of (job, deps), no process state of its own. It keeps the alert
@@ -33,6 +34,8 @@ export interface DeliveryDeps {
   globalConcurrency: Record<'initial' | 'ongoing', number>;
   /** SLACK_API_URL: where OAuth tokens are sent */
   oauthApiUrl: string;
+  /** where a bot token may be sent */
+  egress: EgressPolicy;
   /** SLACK_TIMEOUT_MS: how long a post can be in flight */
   postTimeoutMs: number;
   logger: Logger;
@@ -80,6 +83,8 @@ export async function deliverAlert(job: Job, token: string | undefined, deps: De
       oauthApiUrl: deps.oauthApiUrl,
     });
     if (!picked) return failPermanently(deps, data, permanentFailure('not_authorized'), job.attemptsMade, null);
+    // a subscription saved before the allow-list, or under a different ALLOWED_API_URLS
+    if (!deps.egress.allows(picked.apiUrl)) return failPermanently(deps, data, permanentFailure('api_url_not_allowed'), job.attemptsMade, picked);
     const result = await postRefreshingOnce(deps, data, picked);
     await deps.alerts.markDelivered(data.alertId, { ...result, tokenSource: picked.source, attempts: attempt });
     deps.subscriptions.settleSync(subscription.id, data.alertId, null, subscription);

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfig, secretValues, type Config } from '../src/config.js';
+import { createEgressPolicy } from '../src/slack/egress-policy.js';
 import { createCore, type Core } from '../src/core.js';
 import { createLogger, type Logger } from '../src/lib/logger.js';
 import { runMain } from '../src/lib/run-main.js';
@@ -28,7 +29,8 @@ export async function startWorker(config: Config, logger: Logger, core = createC
   const queues = new AlertQueues(connection, config);
   // BullMQ's global concurrency: THROTTLE_<KIND>_CONCURRENCY deliveries in flight, all workers.
   await Promise.all(TRANSFER_KINDS.map((kind) => queues.byKind[kind].setGlobalConcurrency(config.throttle[kind].concurrency)));
-  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger });
+  const egress = createEgressPolicy(config);
+  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger, egress });
   const workers = createDeliveryWorkers(connection, config, {
     alerts: core.alerts,
     subscriptions: core.subscriptions,
@@ -41,6 +43,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
     concurrency: new SubscriptionConcurrency(connection, config.queuePrefix, 4 * config.slack.timeoutMs),
     globalConcurrency: { initial: config.throttle.initial.concurrency, ongoing: config.throttle.ongoing.concurrency },
     oauthApiUrl: config.slack.apiUrl,
+    egress,
     postTimeoutMs: config.slack.timeoutMs,
     logger,
   });
@@ -65,6 +68,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
       await Promise.all([sweeper.stop(), ...workers.map((worker) => worker.close())]);
       await queues.close();
       connection.disconnect();
+      await egress.close();
       core.db.$client.close();
     },
   };
@@ -72,7 +76,7 @@ export async function startWorker(config: Config, logger: Logger, core = createC
 
 runMain(import.meta.url, async () => {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  const logger = createLogger({ level: config.logLevel, name: 'worker', secrets: secretValues(config) });
   const worker = await startWorker(config, logger);
   logger.info({ concurrency: config.worker.concurrency }, 'worker process consuming alerts-initial and alerts-ongoing');
   return () => worker.close();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { TransferKind } from '../config.js';
 import { AppError, notFound, unavailable } from '../errors.js';
@@ -11,6 +12,7 @@ import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
 import type { IntakeSubscription, SubscriptionStore } from '../subscriptions/subscription-store.js';
 import type { AlertStore } from './alert-store.js';
+import type { IntakeQuota } from './intake-quota.js';
 
 /**
  * Alert intake (SPEC §3): validate everything first (all-or-nothing), write the records, then the
@@ -22,7 +24,16 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 /** SPEC §5: a 503 is answered in under a second, never a hang. */
 const QUEUE_WRITE_TIMEOUT_MS = 800;
 
-const idempotencyKeySchema = z.string().trim().min(1).max(200);
+// No control characters: the key a batch derives for an item uses one, so it can collide with no key sent.
+const idempotencyKeySchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  // eslint-disable-next-line no-control-regex
+  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
+/** The key of item `index` of a batch sent with the Idempotency-Key `header`. */
+const derivedKey = (header: string, index: number) => `${header}\u001f${index}`;
 
 export const alertInputSchema = z.strictObject({
   ...alertMessageSchema.shape,
@@ -39,8 +50,8 @@ const batchSchema = z.strictObject({
 export type AlertInput = z.infer<typeof alertInputSchema>;
 
 export interface IntakeContext {
-  /** Scopes idempotency keys to the API key that sent them. */
-  apiKeyId: string | null;
+  /** The API key that sent the alerts (docs/contract.md §6.1), or null for the relay itself (manual sync). */
+  caller: { role: 'intake' | 'admin'; keyId: string } | null;
   /** The Idempotency-Key header, when sent. */
   idempotencyKey?: string;
 }
@@ -56,12 +67,16 @@ export interface AlertIntakeDeps {
   subscriptions: SubscriptionStore;
   queues: AlertQueues;
   throttle: SubscriptionThrottle;
+  /** INTAKE_RATE_LIMIT per intake key */
+  quota: IntakeQuota;
   now?: () => number;
 }
 
+type IntakeItem = { row: AlertRow; subscription: IntakeSubscription };
+
 export class AlertIntake {
   private readonly now: () => number;
-  private readonly writes: GroupCommit<{ row: AlertRow; subscription: IntakeSubscription }, { row: AlertRow; repeated: boolean }>;
+  private readonly writes: GroupCommit<IntakeItem, { row: AlertRow; repeated: boolean }[] | AppError>;
 
   constructor(private readonly deps: AlertIntakeDeps) {
     this.now = deps.now ?? Date.now;
@@ -72,7 +87,7 @@ export class AlertIntake {
   async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {
     const input = parseInput(alertInputSchema, body);
     input.idempotencyKey = headerKey(context) ?? input.idempotencyKey;
-    const [result] = await this.accept([input], context.apiKeyId);
+    const [result] = await this.accept([input], context);
     return result!;
   }
 
@@ -83,17 +98,18 @@ export class AlertIntake {
     const inputs = items.map((item, index) => {
       try {
         const input = parseInput(alertInputSchema, item);
-        input.idempotencyKey ??= header && `${header}#${index}`;
+        input.idempotencyKey ??= header && derivedKey(header, index);
         return input;
       } catch (error) {
         throw atIndex(error, index);
       }
     });
-    return this.accept(inputs, context.apiKeyId);
+    return this.accept(inputs, context);
   }
 
   /** Validation (per request, all-or-nothing) here; the writes are grouped with other requests'. */
-  private async accept(inputs: AlertInput[], apiKeyId: string | null): Promise<IntakeResult[]> {
+  private async accept(inputs: AlertInput[], context: IntakeContext): Promise<IntakeResult[]> {
+    const apiKeyId = context.caller?.keyId ?? null;
     const now = this.now();
     const byRef = new Map<string, IntakeSubscription>();
     const items = inputs.map((input, index) => {
@@ -104,18 +120,21 @@ export class AlertIntake {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
     });
+    // Each intake key's quota; a refused request writes nothing. The relay's own alerts and admin keys have none.
+    if (context.caller?.role === 'intake') await this.deps.quota.consume(context.caller.keyId, items.length);
     const written = await this.writes.submit(items);
+    if (written instanceof AppError) throw written;
     return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
   }
 
   /** One group commit: the records in one transaction, then their jobs in one round trip. */
-  private async write(items: { row: AlertRow; subscription: IntakeSubscription }[]) {
-    const written = this.deps.alerts.insertUnlessRepeated(
-      items.map((item) => item.row),
+  private async write(requests: IntakeItem[][]) {
+    const outcomes = this.deps.alerts.insertUnlessRepeated(
+      requests.map((items) => items.map((item) => item.row)),
       this.now() - IDEMPOTENCY_WINDOW_MS,
     );
-    const fresh = written.filter((w) => !w.repeated).map((w) => w.row);
-    const subscriptions = new Map(items.map((item) => [item.subscription.id, item.subscription]));
+    const fresh = outcomes.flatMap((outcome) => ('written' in outcome ? outcome.written.filter((w) => !w.repeated).map((w) => w.row) : []));
+    const subscriptions = new Map(requests.flat().map((item) => [item.subscription.id, item.subscription]));
     try {
       await withTimeout(
         (async () => this.deps.queues.add(await this.scheduled(fresh, subscriptions)))(),
@@ -123,9 +142,17 @@ export class AlertIntake {
       );
     } catch {
       this.deps.alerts.deleteMany(fresh.map((row) => row.id));
-      throw unavailable('The queue (Redis) cannot take the alert right now; nothing was stored. Try again.');
+      throw unavailable('The queue (Redis) cannot take the alert right now; nothing was stored. Try again.', 1);
     }
-    return written;
+    return outcomes.map((outcome, i) => {
+      if ('written' in outcome) return outcome.written;
+      const reused = new AppError(
+        'idempotency_key_reused',
+        409,
+        `This Idempotency-Key was used within 24 hours for another payload (alert ${outcome.earlier.id}); send a new key for a new alert.`,
+      );
+      return requests[i]!.length > 1 ? (atIndex(reused, outcome.conflict) as AppError) : reused;
+    });
   }
 
   /** Each delivery with the delay of the slot its subscription's throttle reserved for it. */
@@ -177,6 +204,7 @@ export class AlertIntake {
       );
     }
     const { title, text, severity, fields, link } = input;
+    const message = { title, text, severity, fields, link };
     return {
       id: newAlertId(),
       subscriptionId: subscription.id,
@@ -185,13 +213,14 @@ export class AlertIntake {
       attempts: 0,
       tokenSource: null,
       recipient,
-      message: { title, text, severity, fields, link },
+      message,
       slackChannel: null,
       slackTs: null,
       errorCode: null,
       errorMessage: null,
       apiKeyId,
       idempotencyKey: input.idempotencyKey ?? null,
+      payloadHash: input.idempotencyKey === undefined ? null : payloadHash({ subscriptionId: subscription.id, recipient, transfer: input.transfer, message }),
       createdAt: now,
       updatedAt: now,
       deliveredAt: null,
@@ -199,11 +228,25 @@ export class AlertIntake {
   }
 }
 
+/** The payload an idempotency key is bound to, independent of key order and of how the subscription was named. */
+function payloadHash(payload: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(payload)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 function headerKey(context: IntakeContext): string | undefined {
   if (context.idempotencyKey === undefined) return undefined;
   const parsed = idempotencyKeySchema.safeParse(context.idempotencyKey);
   if (!parsed.success) {
-    throw new AppError('invalid_request', 400, 'The Idempotency-Key header must have 1 to 200 characters.');
+    throw new AppError('invalid_request', 400, 'The Idempotency-Key header must have 1 to 200 characters and no control characters.');
   }
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -12,7 +12,12 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  * failing at once. A write that still cannot get the lock surfaces as SQLITE_BUSY and becomes 503.
  */
 export function createDb(path: string, { busyTimeoutMs = 5000 } = {}): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // records and sealed tokens: readable by the relay's user only (SQLite gives -wal and -shm the file's mode)
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600); // a file made by an earlier release may still be 0644
+  }
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);

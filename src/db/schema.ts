@@ -97,9 +97,11 @@ export const alerts = sqliteTable(
     slackTs: text(),
     errorCode: text(),
     errorMessage: text(),
-    /** sha-256 prefix of the API key that sent it, scoping idempotency keys */
+    /** keyed HMAC of the API key that sent it (null: the relay itself): scopes idempotency keys and reads */
     apiKeyId: text(),
     idempotencyKey: text(),
+    /** sha-256 of the accepted payload: a reused idempotency key must come with the same one */
+    payloadHash: text(),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
     deliveredAt: integer(),
@@ -110,6 +112,8 @@ export const alerts = sqliteTable(
     index('alerts_subscription_created').on(t.subscriptionId, t.createdAt),
     index('alerts_status_updated').on(t.status, t.updatedAt),
     index('alerts_idempotency_key').on(t.apiKeyId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    // an intake key lists only its own records, newest first
+    index('alerts_api_key').on(t.apiKeyId, t.id),
   ],
 );
 

@@ -15,16 +15,19 @@ import { apiHeaders, securityHeaders } from './security-headers.js';
 import type { AlertQueues } from '../queues/alert-queues.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { ManualSync } from '../subscriptions/manual-sync.js';
-import { requireApiKey, requireApiKeyOrAdmin } from './auth.js';
+import { apiKeyAuth, requireAdminKeyOrPassword } from './auth.js';
+import { refuseCrossSite } from './same-site.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { alertIntakeHandlers, alertRoutes } from './routes/alerts.js';
 import { healthRoutes, type HealthChecks } from './routes/health.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppDeps {
-  apiKeys: string[];
+  apiKeys: { intake: string[]; admin: string[] };
   adminPassword: string;
   publicUrl: string;
+  /** SLACK_AUTHORIZE_URL: where the padlock's form is redirected */
+  authorizeUrl: string;
   installer: Installer | null;
   subscriptionStore: SubscriptionStore;
   subscriptions: SubscriptionService;
@@ -35,7 +38,7 @@ export interface AppDeps {
   queues: AlertQueues;
   alerts: AlertStore;
   sync: ManualSync;
-  /** derives the CSRF key */
+  /** derives the CSRF key and the API keys' ids */
   secret: Buffer;
   pageDefaults: PageDeps['defaults'];
   logger: Logger;
@@ -50,20 +53,21 @@ export function createApp(deps: AppDeps): Express {
 
   // The API first, alert intake first of all and flat: it is the hot path, and needs none of the
   // page middleware below.
-  const apiKey = requireApiKey(deps.apiKeys);
+  // Intake keys may send alerts and read their own; everything else needs an admin key (§6.1).
+  const auth = apiKeyAuth(deps.apiKeys, deps.secret);
   const intake = alertIntakeHandlers(deps.intake);
-  app.post('/api/v1/alerts', apiHeaders, apiKey, ...intake.one);
-  app.post('/api/v1/alerts/batch', apiHeaders, apiKey, ...intake.batch);
+  app.post('/api/v1/alerts', apiHeaders, auth.anyKey, ...intake.one);
+  app.post('/api/v1/alerts/batch', apiHeaders, auth.anyKey, ...intake.batch);
   const api = express.Router();
-  api.use(apiHeaders, apiKey);
-  api.use('/subscriptions', subscriptionRoutes(deps.subscriptions, deps.sync));
-  api.use('/alerts', alertRoutes(deps.queries));
+  api.use(apiHeaders);
+  api.use('/subscriptions', auth.adminKey, subscriptionRoutes(deps.subscriptions, deps.sync));
+  api.use('/alerts', auth.anyKey, alertRoutes(deps.queries));
   app.use('/api/v1', api);
   // Unknown /api paths are 401 without a key (nothing is revealed), 404 with one.
-  app.use('/api', apiHeaders, apiKey, notFoundHandler);
+  app.use('/api', apiHeaders, auth.anyKey, notFoundHandler);
 
   app.use(healthRoutes(deps.health));
-  const headers = securityHeaders();
+  const headers = securityHeaders({ authorizeUrl: deps.authorizeUrl });
   app.get('/assets/relay.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
@@ -73,22 +77,25 @@ export function createApp(deps: AppDeps): Express {
     const { dashboardRouter } = await import('./dashboard.js');
     return dashboardRouter(DASHBOARD_PATH, deps.queues, (ids) => ids.forEach((id) => deps.alerts.markRetried(id)));
   });
-  app.use(DASHBOARD_PATH, headers.dashboard, admin, async (req, res, next) => (await dashboard())(req, res, next));
+  // Basic auth is resent by browsers on forged requests too: nothing that changes state may come cross-site.
+  app.use(DASHBOARD_PATH, headers.dashboard, refuseCrossSite, admin, async (req, res, next) => (await dashboard())(req, res, next));
   app.use(headers.pages);
-  app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin }));
+  const csrf = new Csrf(deps.secret);
+  app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin, csrf }));
 
-  app.get('/metrics', requireApiKeyOrAdmin(apiKey, admin), async (_req, res) => {
+  app.get('/metrics', requireAdminKeyOrPassword(auth.adminKey, admin), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await deps.metrics());
   });
 
   app.use(
+    refuseCrossSite,
     admin,
     pageRoutes({
       subscriptions: deps.subscriptions,
       queries: deps.queries,
       alerts: deps.alerts,
       sync: deps.sync,
-      csrf: new Csrf(deps.secret),
+      csrf,
       oauthConfigured: deps.installer !== null,
       defaults: deps.pageDefaults,
     }),

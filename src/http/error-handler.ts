@@ -15,6 +15,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.warn({ path: req.path, reason: error instanceof Error ? error.message : String(error) }, 'answered 503');
     }
     if (res.headersSent) return;
+    if (appError.retryAfterSeconds !== undefined) res.set('Retry-After', String(appError.retryAfterSeconds));
     const body: Record<string, unknown> = { error: appError.code, message: appError.message };
     if (appError.issues) body.issues = appError.issues;
     res.status(appError.status).json(body);

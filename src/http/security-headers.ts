@@ -6,7 +6,14 @@ import type { RequestHandler } from 'express';
  * at all, our one stylesheet, forms only to ourselves). Bull Board is a React app with inline
  * bootstrapping, so its path gets a policy of its own that allows what it needs, and no more.
  */
-export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHandler } {
+export function securityHeaders(options: { authorizeUrl: string }): { pages: RequestHandler; dashboard: RequestHandler } {
+  // pages show subscriptions, records and CSRF tokens: nothing for a shared cache or the back button
+  const noStore =
+    (headers: RequestHandler): RequestHandler =>
+    (req, res, next) => {
+      res.setHeader('Cache-Control', 'no-store');
+      headers(req, res, next);
+    };
   // same-origin referrers let browsers send a real Origin with our own form posts
   const common = {
     crossOriginEmbedderPolicy: false,
@@ -14,7 +21,7 @@ export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHa
     referrerPolicy: { policy: 'same-origin' },
   } as const;
   return {
-    pages: helmet({
+    pages: noStore(helmet({
       ...common,
       contentSecurityPolicy: {
         useDefaults: false,
@@ -22,13 +29,14 @@ export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHa
           defaultSrc: ["'none'"],
           styleSrc: ["'self'"],
           imgSrc: ["'self'", 'data:'],
-          formAction: ["'self'"],
+          // the padlock is a POST form that the relay redirects to Slack's authorize page
+          formAction: ["'self'", new URL(options.authorizeUrl).origin],
           frameAncestors: ["'none'"],
           baseUri: ["'none'"],
         },
       },
-    }),
-    dashboard: helmet({
+    })),
+    dashboard: noStore(helmet({
       ...common,
       contentSecurityPolicy: {
         useDefaults: false,
@@ -43,7 +51,7 @@ export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHa
           baseUri: ["'self'"],
         },
       },
-    }),
+    })),
   };
 }
 
@@ -52,6 +60,8 @@ export function securityHeaders(): { pages: RequestHandler; dashboard: RequestHa
  * alert intake, the hot path, should not pay for the others.
  */
 export const apiHeaders: RequestHandler = (_req, res, next) => {
+  // answers name alerts, subscriptions and masked tokens: no cache, shared or private, keeps them
+  res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
   next();

@@ -16,7 +16,9 @@ export async function startDevSandbox(infra: Supervisor, port: number): Promise<
 export async function ensureSandboxSubscription(config: Config, sandboxUrl: string): Promise<'created' | 'exists' | 'unavailable'> {
   const relay = `http://127.0.0.1:${config.port}`;
   if (!(await waitFor(`${relay}/readyz`, 60_000))) return 'unavailable';
-  const headers = { authorization: `Bearer ${config.apiKeys[0]}`, 'content-type': 'application/json' };
+  const adminKey = config.apiKeys.admin[0];
+  if (!adminKey) return 'unavailable';
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   const list = (await (await fetch(`${relay}/api/v1/subscriptions`, { headers })).json()) as { subscriptions: unknown[] };
   if (list.subscriptions.length > 0) return 'exists';
   const created = await fetch(`${relay}/api/v1/subscriptions`, {

@@ -31,7 +31,7 @@ export const INSTALL_REDIS_HINT =
 export async function startLocalRedis(supervisor: Supervisor, dataDir: string, port = 6379): Promise<void> {
   if (spawnSync('redis-server', ['--version']).error) throw new Error(INSTALL_REDIS_HINT);
   const dir = resolve(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   supervisor.start({
     name: 'redis',
     command: [

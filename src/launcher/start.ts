@@ -35,10 +35,12 @@ runMain(import.meta.url, async () => {
     await infra.stopAll();
     throw new Error('the release phase (database migrations) failed');
   }
+  // In development the sandbox is an allowed Slack API origin too (docs/contract.md §6.2).
+  const env = config.env === 'development' ? { ALLOWED_API_URLS: [...config.egress.listedOrigins, `http://127.0.0.1:${config.sandboxPort}`].join(',') } : {};
   for (const [name, count] of Object.entries(FORMATION)) {
     const command = procfile.get(name);
     if (!command) throw new Error(`the Procfile has no "${name}" entry`);
-    for (let i = 1; i <= count; i++) supervisor.start({ name: count > 1 ? `${name}.${i}` : name, command });
+    for (let i = 1; i <= count; i++) supervisor.start({ name: count > 1 ? `${name}.${i}` : name, command, env });
   }
 
   const sandboxUrl = config.env === 'development' ? await startDevSandbox(infra, config.sandboxPort) : null;

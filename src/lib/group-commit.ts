@@ -1,11 +1,14 @@
 /**
  * Group commit: work submitted during one turn of the event loop is flushed together, in one
- * call. Under load, the concurrent requests' writes share one SQLite transaction and one Redis
- * round trip instead of paying for one each; alone, a request waits only for the next turn.
- * Each submitter gets back the results of its own items, or the flush's error.
+ * call. Under load, the concurrent requests' writes share one transaction and one Redis round
+ * trip instead of paying for one each; alone, a request waits only for the next turn.
+ *
+ * `flush` sees each submission as its own list and answers one result per submission, so one
+ * request's refusal (a reused idempotency key, say) stays that request's; an error thrown by
+ * `flush` itself is every submitter's.
  */
-export class GroupCommit<I, O> {
-  private pending: { items: I[]; resolve: (results: O[]) => void; reject: (error: unknown) => void }[] = [];
+export class GroupCommit<I, R> {
+  private pending: { items: I[]; resolve: (result: R) => void; reject: (error: unknown) => void }[] = [];
   private pendingItems = 0;
   private scheduled = false;
 
@@ -15,11 +18,11 @@ export class GroupCommit<I, O> {
    *   where one large group would leave each waiting for the other.
    */
   constructor(
-    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly flush: (submissions: I[][]) => Promise<R[]>,
     private readonly maxItems = Infinity,
   ) {}
 
-  submit(items: I[]): Promise<O[]> {
+  submit(items: I[]): Promise<R> {
     return new Promise((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
       this.pendingItems += items.length;
@@ -38,12 +41,8 @@ export class GroupCommit<I, O> {
     this.pending = [];
     this.pendingItems = 0;
     try {
-      const results = await this.flush(batch.flatMap((entry) => entry.items));
-      let offset = 0;
-      for (const entry of batch) {
-        entry.resolve(results.slice(offset, offset + entry.items.length));
-        offset += entry.items.length;
-      }
+      const results = await this.flush(batch.map((entry) => entry.items));
+      batch.forEach((entry, i) => entry.resolve(results[i]!));
     } catch (error) {
       for (const entry of batch) entry.reject(error);
     }

@@ -1,16 +1,30 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { maskSecrets } from './redact.js';
 
 export type { Logger };
 
-// Anything shaped like a Slack token or secret is masked on its way out, whatever field it is in:
-// redaction by path alone would miss a token inside an error message.
-const SLACK_TOKEN = /\b(xox[abeoprs]|xoxe\.xox[bp])-[A-Za-z0-9-]+/g;
-
-export function redactSecrets(text: string): string {
-  return text.replace(SLACK_TOKEN, (token) => `${token.slice(0, token.indexOf('-') + 1)}…[redacted]`);
+export interface LoggerOptions {
+  level?: string;
+  name?: string;
+  destination?: DestinationStream;
+  /** values that must never appear in a log line, whatever field or message they are in (keys, passwords) */
+  secrets?: string[];
 }
 
-export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+/**
+ * JSON lines (pino). Secrets are masked on their way out, at every level: the configured secret
+ * values literally, and anything shaped like a token, a bearer credential or an OAuth code
+ * (redaction by path alone would miss a token inside an error message).
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  // as written, and as JSON escapes them inside a log line
+  const literals = [...new Set((options.secrets ?? []).filter((secret) => secret.length >= 4).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))]
+    .sort((a, b) => b.length - a.length);
+  const redact = (line: string) => {
+    let out = line;
+    for (const secret of literals) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    return maskSecrets(out);
+  };
   return pino(
     {
       level: options.level ?? 'info',
@@ -25,7 +39,7 @@ export function createLogger(options: { level?: string; name?: string; destinati
         ],
         censor: '[redacted]',
       },
-      hooks: { streamWrite: redactSecrets },
+      hooks: { streamWrite: redact },
     },
     options.destination,
   );

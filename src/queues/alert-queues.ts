@@ -28,9 +28,10 @@ export class AlertQueues {
     this.jobOptions = {
       attempts: worker.attempts,
       backoff: { type: 'exponential', delay: worker.retryBaseMs, jitter: 0.5 },
-      // keep finished jobs long enough to inspect and retry them in Bull Board
+      // Finished jobs stay long enough to inspect and retry in Bull Board, and no longer: the
+      // durable record is in the database, and a capped Redis must not fill with old failures.
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 14 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     };
   }
 

@@ -25,3 +25,18 @@ export function createRedis(url: string, role: 'producer' | 'worker', extra: Red
   redis.on('error', () => {});
   return redis;
 }
+
+/** Memory use at or above this share of `maxmemory` makes the relay not ready: the next writes would fail. */
+const MEMORY_PRESSURE = 0.9;
+
+/**
+ * Redis as /readyz sees it: `down` when it does not answer, `memory_full` when it is close to
+ * `maxmemory` (with `noeviction`, writes are refused there, and every intake would answer 503).
+ */
+export async function redisHealth(redis: Redis): Promise<'ok' | 'down' | 'memory_full'> {
+  if (redis.status !== 'ready') return 'down';
+  const info = await redis.info('memory');
+  const value = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  const max = value('maxmemory');
+  return max > 0 && value('used_memory') >= max * MEMORY_PRESSURE ? 'memory_full' : 'ok';
+}

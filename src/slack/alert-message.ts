@@ -46,8 +46,10 @@ export function formatAlertMessage(message: AlertMessage): { text: string; block
   if (message.link) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `<${message.link.replace(/[<>|]/g, encodeURIComponent)}|Open link>` } });
   }
+  // The notification fallback is mrkdwn too: escaped like the blocks, or `<!channel>` would ping
   const prefix = `[${severity.word}]`;
-  const text = message.title ? `${prefix} ${message.title}: ${message.text}` : `${prefix} ${message.text}`;
+  const body = message.title ? `${message.title}: ${message.text}` : message.text;
+  const text = `${prefix} ${escapeMrkdwn(body)}`;
   return { text, blocks };
 }
 

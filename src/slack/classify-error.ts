@@ -1,15 +1,21 @@
 import slackWebApi from '@slack/web-api';
+import { untrustedText } from '../lib/redact.js';
+import { EgressError } from './egress-policy.js';
 
 const { ErrorCode } = slackWebApi;
 
 /**
- * Every Slack failure is classified here, once (SPEC §4):
+ * Every Slack failure is classified here, once (docs/contract.md §4):
  * - rate_limited: delay the job by Retry-After; the attempt does not count;
  * - transient: retry with exponential backoff, up to DELIVERY_ATTEMPTS;
  * - permanent: fail at once, with the code in the record.
  * A `200 {ok:false}` answer is never a success. An `ok:false` code missing from both tables is
  * taken as permanent: Slack's errors are deterministic answers to the request, and retrying
  * them would only delay the failure the operator needs to see.
+ *
+ * What a remote server answers is untrusted (§6.2): an error code is kept only if it looks like
+ * one (`^[a-z0-9_]{1,64}$`, else `invalid_response`), and no message quotes the server; the
+ * messages come from the table below or from this process, masked and cut to 300 characters.
  */
 
 export type SlackFailure =
@@ -17,7 +23,7 @@ export type SlackFailure =
   | { kind: 'transient'; code: string; message: string }
   | { kind: 'permanent'; code: string; message: string; reauthorize: boolean };
 
-/** These mark the subscription "Re-authorization required" (SPEC §2). */
+/** These mark the subscription "Re-authorization required" (§2). */
 export const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'not_authed']);
 
 const TRANSIENT_ERRORS = new Set([
@@ -44,41 +50,68 @@ const PERMANENT_HINTS: Record<string, string> = {
   not_authed: 'No token was sent; re-authorise the subscription.',
   not_authorized: 'No token: complete OAuth or enter a bot token.',
   subscription_deleted: 'The subscription was deleted before delivery.',
+  invalid_response: 'The API URL answered something that is not a Slack Web API answer; check the subscription’s API URL.',
+  egress_refused: 'The API URL resolves to a loopback, private or link-local address, where the relay does not connect.',
+  response_too_large: 'The API URL answered with more than 1 MB; the relay refuses such answers.',
+  api_url_not_allowed: 'The subscription’s API URL is not in the allowed origins (SLACK_API_URL, ALLOWED_API_URLS).',
+  member_lookup_failed: 'The member could not be found by name: users.list did not end within 50 pages or 30 seconds.',
 };
 
-export function permanentFailure(code: string, message = PERMANENT_HINTS[code] ?? code): SlackFailure {
-  return { kind: 'permanent', code, message, reauthorize: AUTH_ERRORS.has(code) };
+const CODE_PATTERN = /^[a-z0-9_]{1,64}$/;
+
+/** A remote server's error code, if it looks like one. */
+export function remoteCode(value: unknown): string {
+  return typeof value === 'string' && CODE_PATTERN.test(value) ? value : 'invalid_response';
+}
+
+export function permanentFailure(code: string, message = PERMANENT_HINTS[code]): SlackFailure {
+  const safeCode = remoteCode(code);
+  return {
+    kind: 'permanent',
+    code: safeCode,
+    message: untrustedText(message ?? PERMANENT_HINTS[safeCode] ?? `Slack answered ${safeCode}.`),
+    reauthorize: AUTH_ERRORS.has(safeCode),
+  };
 }
 
 export function classifySlackError(error: unknown): SlackFailure {
-  const e = error as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; original?: Error };
+  const e = error as { code?: string; data?: { error?: unknown }; retryAfter?: number; statusCode?: number; original?: Error };
   switch (e?.code) {
-    case ErrorCode.RateLimitedError:
-      return {
-        kind: 'rate_limited',
-        code: 'ratelimited',
-        message: `Slack asked to wait ${e.retryAfter ?? 1} s`,
-        retryAfterMs: Math.max(1, e.retryAfter ?? 1) * 1000,
-      };
+    case ErrorCode.RateLimitedError: {
+      const seconds = Math.min(3600, Math.max(1, Number(e.retryAfter) || 1));
+      return { kind: 'rate_limited', code: 'ratelimited', message: `Slack asked to wait ${seconds} s`, retryAfterMs: seconds * 1000 };
+    }
     case ErrorCode.PlatformError: {
-      const code = e.data?.error ?? 'unknown_error';
+      const code = remoteCode(e.data?.error);
       if (TRANSIENT_ERRORS.has(code)) return { kind: 'transient', code, message: `Slack answered ${code}` };
       return permanentFailure(code);
     }
     case ErrorCode.HTTPError: {
-      const status = e.statusCode ?? 0;
+      const status = Number(e.statusCode) || 0;
       const code = `http_${status}`;
       if (status >= 500 || status === 408) return { kind: 'transient', code, message: `Slack answered HTTP ${status}` };
       return permanentFailure(code, `Slack answered HTTP ${status}; check the subscription's apiUrl`);
     }
     case ErrorCode.RequestError: {
       const original = e.original;
+      if (original instanceof EgressError) return permanentFailure(original.code);
       const timedOut = original?.name === 'TimeoutError' || original?.name === 'AbortError' || /timeout/i.test(original?.message ?? '');
       return timedOut
         ? { kind: 'transient', code: 'request_timeout', message: 'Slack did not answer in time' }
-        : { kind: 'transient', code: 'network_error', message: `Could not reach Slack: ${original?.message ?? 'request failed'}` };
+        : { kind: 'transient', code: 'network_error', message: untrustedText(`Could not reach Slack: ${networkReason(original)}`) };
     }
     default:
-      return { kind: 'transient', code: 'internal_error', message: (error as Error)?.message ?? String(error) };
+      return { kind: 'transient', code: 'internal_error', message: untrustedText((error as Error)?.message ?? error) };
   }
+}
+
+/** The system error code of a failed connection (ECONNREFUSED, ENOTFOUND…), never a server's words. */
+function networkReason(original: Error | undefined): string {
+  let cause: unknown = original;
+  for (let depth = 0; depth < 4 && cause; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return 'request failed';
 }

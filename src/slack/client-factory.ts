@@ -1,19 +1,21 @@
-import slackWebApi from '@slack/web-api';
+import slackWebApi, { type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../lib/logger.js';
+import type { EgressPolicy } from './egress-policy.js';
 
 const { WebClient, LogLevel } = slackWebApi;
 export type SlackClient = InstanceType<typeof WebClient>;
 
 /**
- * Slack clients that never retry on their own (SPEC §4): the queue owns every retry, so a 429 is
- * rejected at once with its Retry-After, and each request has a timeout. Clients are kept per
- * (apiUrl, token) because building one per job would waste the HTTP keep-alive pool.
+ * Slack clients that never retry on their own (docs/contract.md §4): the queue owns every retry,
+ * so a 429 is rejected at once with its Retry-After, and each request has a timeout. Every client
+ * connects through the egress policy (no private addresses, no redirects, answers ≤ 1 MB).
+ * Clients are kept per (apiUrl, token): building one per job would waste the keep-alive pool.
  */
 export class SlackClientFactory {
   private readonly clients = new Map<string, SlackClient>();
 
   constructor(
-    private readonly options: { timeoutMs: number; logger: Logger; maxClients?: number },
+    private readonly options: { timeoutMs: number; logger: Logger; egress: EgressPolicy; maxClients?: number },
   ) {}
 
   client(apiUrl: string, token: string): SlackClient {
@@ -21,28 +23,40 @@ export class SlackClientFactory {
     let client = this.clients.get(key);
     if (!client) {
       if (this.clients.size >= (this.options.maxClients ?? 1000)) this.clients.clear();
-      client = new WebClient(token, {
-        slackApiUrl: apiUrl,
-        timeout: this.options.timeoutMs,
-        rejectRateLimitedCalls: true,
-        retryConfig: { retries: 0 },
-        logLevel: LogLevel.ERROR,
-        logger: slackLogger(this.options.logger.child({ component: 'slack-sdk' })),
-      });
+      client = new WebClient(token, slackClientOptions(apiUrl, this.options));
       this.clients.set(key, client);
     }
     return client;
   }
 }
 
-/** The Slack SDKs' logger interface, onto ours (so their lines are redacted like ours). */
+/** The options of every WebClient the relay builds, the OAuth exchange's included. */
+export function slackClientOptions(apiUrl: string, options: { timeoutMs: number; logger: Logger; egress: EgressPolicy }): WebClientOptions {
+  return {
+    slackApiUrl: apiUrl,
+    timeout: options.timeoutMs,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    // method names are never absolute URLs: the apiUrl checked by the egress policy is the only host
+    allowAbsoluteUrls: false,
+    fetch: options.egress.fetch as unknown as WebClientOptions['fetch'],
+    logLevel: LogLevel.ERROR,
+    logger: slackLogger(options.logger.child({ component: 'slack-sdk' })),
+  };
+}
+
+/**
+ * The Slack SDKs' logger interface, onto ours (so their lines are redacted like ours). Only
+ * errors pass: the SDK's debug lines carry request bodies (OAuth codes, client secrets) and
+ * answers of remote servers.
+ */
 export function slackLogger(logger: Logger) {
   let level = LogLevel.ERROR;
   return {
-    debug: (...msg: unknown[]) => logger.debug(msg.map(String).join(' ')),
-    info: (...msg: unknown[]) => logger.info(msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => logger.warn(msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => logger.error(msg.map(String).join(' ')),
+    debug: () => {},
+    info: () => {},
+    warn: (...msg: unknown[]) => logger.warn(msg.map(String).join(' ').slice(0, 300)),
+    error: (...msg: unknown[]) => logger.error(msg.map(String).join(' ').slice(0, 300)),
     setLevel: (next: typeof level) => {
       level = next;
     },

@@ -1,5 +1,6 @@
 import type { SlackClient } from './client-factory.js';
 import { permanentFailure, type SlackFailure } from './classify-error.js';
+import { TimeoutError, withTimeout } from '../lib/with-timeout.js';
 
 /**
  * Finds the designated member and their DM channel (SPEC §3): a user id is used as it is, an
@@ -28,7 +29,17 @@ export class MemberDirectory {
   /** Lookups under way: concurrent jobs for one member share one Slack call. */
   private readonly inflight = new Map<string, Promise<string>>();
 
-  constructor(private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {}
+  constructor(
+    private readonly options: {
+      ttlMs?: number;
+      maxEntries?: number;
+      now?: () => number;
+      /** users.list paging stops after this many pages (docs/contract.md §6.2: 50) */
+      maxPages?: number;
+      /** …or after this long (30 s) */
+      lookupTimeoutMs?: number;
+    } = {},
+  ) {}
 
   /** `scope` separates workspaces and token sources, e.g. `${subscriptionId}:${source}`. */
   async userId(client: SlackClient, scope: string, recipient: string): Promise<string> {
@@ -60,19 +71,44 @@ export class MemberDirectory {
     return id;
   }
 
+  /**
+   * users.list, page by page, until a member matches. A server that never stops paging (a
+   * repeated cursor, more than 50 pages, more than 30 s) fails the lookup `member_lookup_failed`,
+   * so it cannot hold a worker slot for ever.
+   */
   private async byName(client: SlackClient, name: string): Promise<string> {
     const wanted = name.replace(/^@/, '').toLowerCase();
-    let cursor: string | undefined;
-    do {
-      const page = await client.users.list({ limit: 200, cursor });
-      for (const member of page.members ?? []) {
-        if (member.deleted || !member.id) continue;
-        const names = [member.name, member.profile?.display_name, member.real_name, member.profile?.real_name];
-        if (names.some((candidate) => candidate?.toLowerCase() === wanted)) return member.id;
+    const maxPages = this.options.maxPages ?? 50;
+    const timeoutMs = this.options.lookupTimeoutMs ?? 30_000;
+    const lookupFailed = (why: string) =>
+      new DeliveryFailure(permanentFailure('member_lookup_failed', `No member named "${name}" was found: users.list ${why}.`));
+    let stopped = false;
+    const search = async (): Promise<string> => {
+      const seen = new Set<string>();
+      let cursor: string | undefined;
+      for (let page = 1; ; page++) {
+        if (stopped) throw lookupFailed('took too long');
+        const result = await client.users.list({ limit: 200, cursor });
+        for (const member of result.members ?? []) {
+          if (member.deleted || !member.id) continue;
+          const names = [member.name, member.profile?.display_name, member.real_name, member.profile?.real_name];
+          if (names.some((candidate) => candidate?.toLowerCase() === wanted)) return member.id;
+        }
+        cursor = result.response_metadata?.next_cursor || undefined;
+        if (!cursor) break;
+        if (seen.has(cursor)) throw lookupFailed('repeated a cursor');
+        if (page >= maxPages) throw lookupFailed(`had more than ${maxPages} pages`);
+        seen.add(cursor);
       }
-      cursor = page.response_metadata?.next_cursor || undefined;
-    } while (cursor);
-    throw new DeliveryFailure(permanentFailure('user_not_found', `No member of this workspace is named "${name}".`));
+      throw new DeliveryFailure(permanentFailure('user_not_found', `No member of this workspace is named "${name}".`));
+    };
+    try {
+      return await withTimeout(search(), timeoutMs);
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      stopped = true;
+      throw lookupFailed(`did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    }
   }
 
   private async cached(key: string, load: () => Promise<string>): Promise<string> {

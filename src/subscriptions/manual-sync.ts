@@ -4,6 +4,7 @@ import { notFound } from '../errors.js';
 import type { Vault } from '../lib/vault.js';
 import { classifySlackError, permanentFailure } from '../slack/classify-error.js';
 import type { SlackClientFactory } from '../slack/client-factory.js';
+import type { EgressPolicy } from '../slack/egress-policy.js';
 import { DeliveryFailure } from '../slack/member-directory.js';
 import type { OAuthTokens } from '../slack/oauth/oauth-tokens.js';
 import { pickToken } from '../slack/token-precedence.js';
@@ -25,6 +26,7 @@ export class ManualSync {
       oauthTokens: OAuthTokens;
       intake: AlertIntake;
       oauthApiUrl: string;
+      egress: EgressPolicy;
       now?: () => number;
     },
   ) {}
@@ -48,6 +50,7 @@ export class ManualSync {
         oauthApiUrl: this.deps.oauthApiUrl,
       });
       if (!picked) throw new DeliveryFailure(permanentFailure('not_authorized'));
+      if (!this.deps.egress.allows(picked.apiUrl)) throw new DeliveryFailure(permanentFailure('api_url_not_allowed'));
       const result = await this.deps.slack.client(picked.apiUrl, picked.token).auth.test();
       if (result.team_id) store.recordTeam(subscriptionId, { id: result.team_id, name: result.team ?? '' });
     } catch (error) {
@@ -59,7 +62,7 @@ export class ManualSync {
     if (!subscription.recipient) return finish({ status: 'ok', at, error: null, alertId: null });
     const alert = await this.deps.intake.acceptOne(
       { subscription: subscriptionId, title: 'Slack Alert Relay', text: SYNC_MESSAGE, transfer: 'initial' },
-      { apiKeyId: null },
+      { caller: null },
     );
     return finish({ status: 'ok', at, error: null, alertId: alert.id });
   }

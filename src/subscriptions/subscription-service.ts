@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { withTrailingSlash } from '../config.js';
+import type { EgressPolicy } from '../slack/egress-policy.js';
 import { AppError, notFound } from '../errors.js';
 import type { SubscriptionRow, InstallationRow, ThrottleSettings, LastSync } from '../db/schema.js';
 import { newSubscriptionId } from '../lib/ids.js';
@@ -18,6 +18,8 @@ export interface SubscriptionServiceDeps {
   store: SubscriptionStore;
   vault: Vault;
   config: Pick<Config, 'slack' | 'throttle'>;
+  /** where an apiUrl may point (docs/contract.md §6.2) */
+  egress: EgressPolicy;
   now?: () => number;
 }
 
@@ -46,7 +48,19 @@ const requiredSetting = (label: string) =>
     .trim()
     .min(1, `${label} must not be blank; enter ${PLACEHOLDER} when you authorise with OAuth`)
     .max(500)
-    .refine((value) => !/\s/.test(value), `${label} must not contain spaces`);
+    // it travels in an Authorization header: printable ASCII only, so it can never be echoed or split
+    // (the masked form, `xoxb-…1a2b`, comes back from forms and PATCHes to keep the stored token)
+    .refine((value) => /^[\x21-\x7e]*…?[\x21-\x7e]*$/.test(value), `${label} must hold printable characters only, no spaces or control characters`);
+
+/** A masked token (`xoxb-…1a2b`) is no token: it may only stand for the one stored. */
+const isMasked = (value: string) => value.includes('…');
+const maskedNotStored = () =>
+  new AppError('invalid_request', 400, 'apiToken is masked (…): send the new token, or the masked form unchanged to keep the stored one.', [
+    { path: ['apiToken'], message: 'send the new token, or the masked form unchanged' },
+  ]);
+
+/** What ids look like (lib/ids.ts): a name of that shape could catch another subscription's alerts. */
+const ID_SHAPE = /^sub_[0-9a-z]{26}$/i;
 
 const limitsSchema = z.strictObject({
   limit: z.number().int().min(1).max(100_000).optional(),
@@ -56,9 +70,10 @@ const limitsSchema = z.strictObject({
 const throttleSchema = z.strictObject({ initial: limitsSchema.optional(), ongoing: limitsSchema.optional() });
 
 const fields = {
-  name: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(100).refine((name) => !ID_SHAPE.test(name), 'must not look like a subscription id (sub_…)'),
   version: z.string().trim().min(1).max(50),
-  apiUrl: z.url({ protocol: /^https?$/ }).max(500).transform(withTrailingSlash),
+  // the syntax here; where it may point, by the egress policy (api_url_not_allowed)
+  apiUrl: z.url({ protocol: /^https?$/ }).max(500),
   apiToken: requiredSetting('apiToken'),
   clientId: requiredSetting('clientId'),
   recipient: z
@@ -102,6 +117,8 @@ export class SubscriptionService {
 
   create(body: unknown): SubscriptionView {
     const input = parseInput(createSchema, body);
+    if (isMasked(input.apiToken)) throw maskedNotStored();
+    const apiUrl = input.apiUrl === undefined ? this.deps.config.slack.apiUrl : this.deps.egress.checkApiUrl(input.apiUrl);
     const nameKey = input.name.toLowerCase();
     this.assertNameFree(nameKey);
     const now = this.now();
@@ -110,7 +127,7 @@ export class SubscriptionService {
       name: input.name,
       nameKey,
       version: input.version,
-      apiUrl: input.apiUrl ?? this.deps.config.slack.apiUrl,
+      apiUrl,
       ...this.sealToken(input.apiToken),
       clientId: input.clientId,
       recipient: input.recipient ?? null,
@@ -144,13 +161,16 @@ export class SubscriptionService {
     // The masked form (or the field left out) keeps the stored token.
     const newToken =
       input.apiToken !== undefined && input.apiToken !== current.apiTokenMask ? input.apiToken : undefined;
+    if (newToken !== undefined && isMasked(newToken)) throw maskedNotStored();
     if (newToken !== undefined) Object.assign(changes, this.sealToken(newToken), { reauthRequired: false });
-    if (input.apiUrl !== undefined && input.apiUrl !== current.apiUrl) {
-      // A stored token must never be redirected to another host (SPEC §1). A placeholder is no token.
-      if (newToken === undefined && current.apiTokenMask !== PLACEHOLDER) {
-        throw new AppError('token_required', 400, 'Changing apiUrl needs a new apiToken in the same request.');
+    const apiUrl = input.apiUrl === undefined ? undefined : this.deps.egress.checkApiUrl(input.apiUrl);
+    if (apiUrl !== undefined && apiUrl !== current.apiUrl) {
+      // A token must never be redirected to another host (§1): not the stored one, and not the next
+      // one either, so a placeholder does not let the URL move ahead of the token that will follow it.
+      if (newToken === undefined || isPlaceholder(newToken)) {
+        throw new AppError('token_required', 400, 'Changing apiUrl needs a new apiToken (a bot token, not -) in the same request.');
       }
-      changes.apiUrl = input.apiUrl;
+      changes.apiUrl = apiUrl;
     }
 
     if (Object.keys(changes).length > 0) {

@@ -57,7 +57,7 @@ describe('the set-up journey', () => {
     expect(await page.getByText('Not authorized').count()).toBeGreaterThan(0);
 
     // the padlock → Slack's authorize page → Allow → Authorization Complete → back
-    await page.getByRole('link', { name: /Authorize with Slack/ }).click();
+    await page.getByRole('button', { name: /Authorize with Slack/ }).click();
     await page.waitForURL(`${relay.sandbox.url}/oauth/v2/authorize**`);
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${relay.web.url}/oauth/callback**`);

@@ -79,12 +79,14 @@ describe('npm start (the launcher)', () => {
   });
 
   it('delivers an alert within a second of acceptance, with the bot token', async () => {
+    // subscriptions need the admin key; alerts go with the intake key
     const apiKey = /^API_KEYS=(.+)$/m.exec(readFileSync(join(dir, 'credentials.env'), 'utf8'))![1]!.split(',')[0]!;
+    const adminKey = /^ADMIN_API_KEYS=(.+)$/m.exec(readFileSync(join(dir, 'credentials.env'), 'utf8'))![1]!.split(',')[0]!;
     const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
     const token = 'xoxb-2468013579-e2ee2ee2ee2ee2e';
     const sub = await fetch(`${baseUrl}/api/v1/subscriptions`, {
       method: 'POST',
-      headers,
+      headers: { ...headers, authorization: `Bearer ${adminKey}` },
       body: JSON.stringify({ name: 'Ops', version: 'v1.0', apiUrl: sandbox.apiUrl, apiToken: token, clientId: '1.2', recipient: 'alice@example.com' }),
     }).then((r) => r.json() as Promise<{ id: string }>);
     const started = Date.now();

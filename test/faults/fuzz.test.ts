@@ -21,7 +21,7 @@ const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1500);
 const LANES = 4;
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-const DOCUMENTED_4XX = ['invalid_request', 'token_required', 'unauthorized', 'not_found', 'name_taken', 'payload_too_large', 'no_recipient'];
+const DOCUMENTED_4XX = ['invalid_request', 'token_required', 'api_url_not_allowed', 'unauthorized', 'forbidden', 'not_found', 'name_taken', 'idempotency_key_reused', 'payload_too_large', 'no_recipient', 'rate_limited'];
 
 // ---------------------------------------------------------------- seeded randomness (mulberry32)
 function prng(seed: number) {

@@ -68,7 +68,7 @@ describe('a worker process killed mid-delivery', () => {
   it('with two workers running, the one that survives takes over from the one killed', async () => {
     // A Slack of its own, so that only the worker holding this job has connections to it.
     const slack = createSlackSandbox();
-    await slack.listen(0);
+    await slack.listen(relay.spareApiPort);
     try {
       const port = Number(new URL(slack.url).port);
       const sub = await relay.createSubscription({ apiUrl: slack.apiUrl, recipient: 'U0ALICE' });

@@ -45,3 +45,13 @@ export function formFields(page: string): Record<string, string> {
   }
   return fields;
 }
+
+/**
+ * Click a subscription's padlock: the operator's page holds a CSRF-protected POST form (GET
+ * /oauth/start shows the same form). Answers the relay's redirect to Slack's authorize page.
+ */
+export async function clickPadlock(browser: Browser, webUrl: string, subscriptionId: string): Promise<Response> {
+  const form = await browser.get(`${webUrl}/oauth/start?subscription=${subscriptionId}`, { auth: true });
+  if (form.status !== 200) return form;
+  return browser.postForm(`${webUrl}/oauth/start`, formFields(await form.text()), { auth: true });
+}

@@ -72,7 +72,12 @@ export interface RelayProcessesOptions {
 export interface RelayProcesses {
   dir: string;
   sandbox: SlackSandbox;
+  /** an admin key (ADMIN_API_KEYS): `api` uses it */
   apiKey: string;
+  /** an intake key (API_KEYS) */
+  intakeKey: string;
+  /** a free port whose 127.0.0.1 origin is in ALLOWED_API_URLS, for a second Slack stand-in */
+  spareApiPort: number;
   queuePrefix: string;
   port: number;
   url: string;
@@ -118,7 +123,10 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
   const sandbox = createSlackSandbox(options.sandbox);
   await sandbox.listen(0);
   const port = await freePort();
+  // a second Slack stand-in a test may start (`listen(spareApiPort)`): an allowed origin too (§6.2)
+  const spareApiPort = await freePort();
   const apiKey = `proc_${randomBytes(12).toString('hex')}`;
+  const intakeKey = `intake_${randomBytes(12).toString('hex')}`;
   const queuePrefix = `p${randomBytes(6).toString('hex')}`;
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
@@ -130,9 +138,11 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
     REDIS_URL: options.redisUrl,
     QUEUE_PREFIX: queuePrefix,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    API_KEYS: apiKey,
+    API_KEYS: intakeKey,
+    ADMIN_API_KEYS: apiKey,
     ADMIN_PASSWORD: randomBytes(12).toString('hex'),
     SLACK_API_URL: sandbox.apiUrl,
+    ALLOWED_API_URLS: `http://127.0.0.1:${spareApiPort}`,
     WORKER_LOCK_MS: '1000',
     STALLED_INTERVAL_MS: '500',
     RETRY_BASE_MS: '100',
@@ -235,6 +245,8 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
     dir,
     sandbox,
     apiKey,
+    intakeKey,
+    spareApiPort,
     queuePrefix,
     port,
     url,

@@ -25,7 +25,12 @@ export interface TestRelay {
   sandbox: SlackSandbox;
   web: WebProcess;
   worker: WorkerProcess | null;
+  /** an admin key (ADMIN_API_KEYS): `api` uses it */
   apiKey: string;
+  /** an intake key (API_KEYS) */
+  intakeKey: string;
+  /** a free port whose 127.0.0.1 origin is in ALLOWED_API_URLS, for a second Slack stand-in */
+  spareApiPort: number;
   logFile: string;
   api: Api;
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
@@ -54,7 +59,10 @@ export async function startTestRelay(
   const sandbox = createSlackSandbox({ ...(options.oauth ? { oauth: { ...oauthApp, ...rotation } } : {}), ...options.sandbox });
   await sandbox.listen(0);
   const apiKey = `test_${randomBytes(12).toString('hex')}`;
+  const intakeKey = `intake_${randomBytes(12).toString('hex')}`;
   const port = await freePort();
+  // a second Slack stand-in a test may start (`listen(spareApiPort)`): an allowed origin too (§6.2)
+  const spareApiPort = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
@@ -67,9 +75,11 @@ export async function startTestRelay(
     REDIS_URL: options.redisUrl ?? inject('redisUrl'),
     QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    API_KEYS: `${apiKey},second_${randomBytes(8).toString('hex')}`,
+    API_KEYS: `${intakeKey},second_${randomBytes(8).toString('hex')}`,
+    ADMIN_API_KEYS: apiKey,
     ADMIN_PASSWORD: randomBytes(12).toString('hex'),
     SLACK_API_URL: sandbox.apiUrl,
+    ALLOWED_API_URLS: `http://127.0.0.1:${spareApiPort}`,
     RETRY_BASE_MS: '50',
     DELIVERY_ATTEMPTS: '4',
     SLACK_TIMEOUT_MS: '2000',
@@ -98,6 +108,8 @@ export async function startTestRelay(
     web,
     worker,
     apiKey,
+    intakeKey,
+    spareApiPort,
     logFile,
     api,
     startWorker: spawnWorker,

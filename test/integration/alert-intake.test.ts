@@ -142,7 +142,7 @@ describe('POST /api/v1/alerts', () => {
 
   it('scopes idempotency keys to the API key', async () => {
     const key = `scoped-${Date.now()}`;
-    const otherKey = relay.config.apiKeys[1]!;
+    const otherKey = relay.config.apiKeys.intake[1]!;
     const a = await relay.api('POST', '/api/v1/alerts', { subscription: sub.id, text: 'a', idempotencyKey: key });
     const b = await relay.api('POST', '/api/v1/alerts', { subscription: sub.id, text: 'b', idempotencyKey: key }, { authorization: `Bearer ${otherKey}` });
     expect(b.status).toBe(202);

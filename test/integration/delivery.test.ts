@@ -131,7 +131,7 @@ describe('token precedence at delivery time', () => {
 
   it('uses a stored OAuth token, sent only to SLACK_API_URL, even with a bot token set', async () => {
     const other = createSlackSandbox();
-    await other.listen(0);
+    await other.listen(relay.spareApiPort);
     try {
       const sub = await relay.createSubscription({ apiUrl: other.apiUrl, recipient: 'U0ALICE' });
       const oauthToken = 'xoxb-oauth-5555555555-oauthoauthoauth';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, formFields } from '../helpers/browser.js';
+import { Browser, clickPadlock, formFields } from '../helpers/browser.js';
 import { BOT_TOKEN, startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /** SPEC §2: the padlock → Slack's authorize page → callback → "Authorization Complete", over HTTP. */
@@ -17,8 +17,9 @@ const admin = () => new Browser({ user: 'admin', password: relay.config.adminPas
 
 /** Click the padlock and follow the flow up to Slack's redirect back (not yet followed). */
 async function authorize(browser: Browser, subscriptionId: string, decision: 'allow' | 'deny' = 'allow') {
-  const start = await browser.get(`${relay.web.url}/oauth/start?subscription=${subscriptionId}`, { auth: true });
+  const start = await clickPadlock(browser, relay.web.url, subscriptionId);
   expect(start.status).toBe(302);
+  expect(start.headers.getSetCookie().join()).toMatch(/HttpOnly.*SameSite=Lax/);
   const authorizeUrl = new URL(start.headers.get('location')!);
   expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${relay.sandbox.url}/oauth/v2/authorize`);
   expect(authorizeUrl.searchParams.get('client_id')).toBe(relay.config.slack.oauth!.clientId);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Browser, formFields } from '../helpers/browser.js';
+import { Browser, clickPadlock, formFields } from '../helpers/browser.js';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /**
@@ -12,7 +12,7 @@ afterEach(() => relay.close());
 async function authorizedSubscription(): Promise<string> {
   const sub = await relay.createSubscription({ apiToken: '-', clientId: '-', recipient: 'U0ALICE' });
   const browser = new Browser({ user: 'admin', password: relay.config.adminPassword });
-  const start = await browser.get(`${relay.web.url}/oauth/start?subscription=${sub.id}`, { auth: true });
+  const start = await clickPadlock(browser, relay.web.url, sub.id);
   const page = await browser.get(start.headers.get('location')!);
   const approved = await browser.postForm(`${relay.sandbox.url}/oauth/v2/authorize`, { ...formFields(await page.text()), decision: 'allow' });
   const callback = new URL(approved.headers.get('location')!);

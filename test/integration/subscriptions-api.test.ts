@@ -3,7 +3,8 @@ import { BOT_TOKEN, startTestRelay, type TestRelay } from '../helpers/test-relay
 
 let relay: TestRelay;
 beforeAll(async () => {
-  relay = await startTestRelay({ worker: false });
+  // two more allowed origins, for the apiUrl rules (which URLs may be saved at all is test/security's)
+  relay = await startTestRelay({ worker: false, env: { ALLOWED_API_URLS: 'https://evil.example.com,https://other.example.com' } });
 });
 afterAll(() => relay.close());
 

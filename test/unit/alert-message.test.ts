@@ -10,7 +10,8 @@ describe('formatAlertMessage', () => {
       fields: { host: 'db-1', region: 'eu' },
       link: 'https://grafana.example.com/d/1',
     });
-    expect(text).toBe('[Critical] Disk full: db-1 is at 99% <@U123> & more');
+    // the notification fallback is mrkdwn too, escaped like the blocks
+    expect(text).toBe('[Critical] Disk full: db-1 is at 99% &lt;@U123&gt; &amp; more');
     expect(blocks.map((b) => b.type)).toEqual(['header', 'context', 'section', 'section', 'section']);
     expect(JSON.stringify(blocks[1])).toContain(':rotating_light: *Critical*');
     // untrusted text cannot mention or link

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { isCrossSite } from '../same-site.js';
 
 /**
  * CSRF protection for the pages' forms. Every form carries a token signed with a key derived from
@@ -35,12 +36,7 @@ export class Csrf {
   /** For POST routes: same-site requests with a valid `_csrf` field only. */
   protect(): RequestHandler {
     return (req, res, next) => {
-      const site = req.get('sec-fetch-site');
-      const origin = req.get('origin');
-      const crossSite =
-        (site !== undefined && site !== 'same-origin' && site !== 'none') ||
-        (origin !== undefined && origin !== 'null' && hostOf(origin) !== req.get('host'));
-      if (crossSite || !this.verify((req.body as Record<string, unknown> | undefined)?._csrf)) {
+      if (isCrossSite(req) || !this.verify((req.body as Record<string, unknown> | undefined)?._csrf)) {
         res.status(403).type('text/plain').send('This form is out of date or came from another site. Reload the page and try again.');
         return;
       }
@@ -50,13 +46,5 @@ export class Csrf {
 
   private sign(value: string): string {
     return createHmac('sha256', this.key).update(value).digest('base64url');
-  }
-}
-
-function hostOf(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null;
   }
 }

@@ -1,5 +1,5 @@
 import express, { Router, type Request, type Response } from 'express';
-import type { AlertQueries } from '../../alerts/alert-queries.js';
+import { OPERATOR, type AlertQueries } from '../../alerts/alert-queries.js';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import type { ThrottleSettings } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
@@ -107,12 +107,12 @@ export function pageRoutes(deps: PageDeps): Router {
   }
 
   function renderSettings(req: Request, res: Response, sub: SubscriptionView, values: FormValues, errors: FieldErrors, status = 200) {
-    const alerts = deps.queries.list({ subscription: sub.id, limit: '20' });
+    const alerts = deps.queries.list({ subscription: sub.id, limit: '20' }, OPERATOR);
     const syncAlertId = sub.lastSync?.alertId;
     const page = settingsPage({
       sub,
       alerts,
-      syncAlert: syncAlertId ? safely(() => deps.queries.get(syncAlertId)) : null,
+      syncAlert: syncAlertId ? safely(() => deps.queries.get(syncAlertId, OPERATOR)) : null,
       oauthConfigured: deps.oauthConfigured,
       form: subscriptionForm(`/subscriptions/${sub.id}`, values, errors, deps.csrf.token(), 'Save settings'),
       csrf: deps.csrf.token(),

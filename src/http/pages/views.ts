@@ -22,6 +22,12 @@ const PADLOCK = html`<svg class="icon" aria-hidden="true" viewBox="0 0 16 16" wi
 
 const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
 
+/** The padlock: a POST form, so that only the operator's own page can start an OAuth flow. */
+export function padlockForm(subscriptionId: string, csrf: string): SafeHtml {
+  return html`<form method="post" action="/oauth/start">${csrfField(csrf)}<input type="hidden" name="subscription" value="${subscriptionId}">
+<p><button class="padlock" type="submit">${PADLOCK} Authorize with Slack (OAuth)</button></p></form>`;
+}
+
 export function notice(text: string | undefined): SafeHtml {
   return text ? html`<p class="card success" role="status">${text}</p>` : html``;
 }
@@ -102,7 +108,7 @@ export function settingsPage(d: {
 <h2 id="auth-h">Authorization</h2>
 <p>${badge(auth.status)}${auth.team ? html` in <strong>${auth.team.name || auth.team.id}</strong>` : ''}</p>
 ${d.oauthConfigured
-  ? html`<p><a class="button padlock" href="/oauth/start?subscription=${sub.id}">${PADLOCK} Authorize with Slack (OAuth)</a></p>
+  ? html`${padlockForm(sub.id, csrf)}
 <p class="help">The padlock starts Slack’s OAuth flow. Afterwards this page shows “OAuth Process Complete”, and deliveries use that token before the API Token.</p>`
   : html`<p class="help">${PADLOCK} OAuth is not configured on this relay (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET). Enter a bot token below instead.</p>`}
 ${auth.method === 'oauth'

@@ -1,4 +1,4 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AlertIntake, IntakeContext } from '../../alerts/alert-intake.js';
 import type { AlertQueries } from '../../alerts/alert-queries.js';
 import { jsonBody } from '../json-body.js';
@@ -13,14 +13,14 @@ export function alertIntakeHandlers(intake: AlertIntake): { one: RequestHandler[
     one: [
       ...jsonBody('64kb'),
       async (req, res) => {
-        const result = await intake.acceptOne(req.body, context(req, res.locals.apiKeyId));
+        const result = await intake.acceptOne(req.body, context(req, res));
         res.status(result.repeated ? 200 : 202).json({ id: result.id, status: result.status });
       },
     ],
     batch: [
       ...jsonBody('8mb'),
       async (req, res) => {
-        const results = await intake.acceptBatch(req.body, context(req, res.locals.apiKeyId));
+        const results = await intake.acceptBatch(req.body, context(req, res));
         res.status(202).json({ alerts: results.map(({ id, status }) => ({ id, status })) });
       },
     ],
@@ -31,14 +31,14 @@ export function alertIntakeHandlers(intake: AlertIntake): { one: RequestHandler[
 export function alertRoutes(queries: AlertQueries): Router {
   const router = Router();
   router.get('/', (req, res) => {
-    res.json({ alerts: queries.list(req.query) });
+    res.json({ alerts: queries.list(req.query, res.locals.caller!) });
   });
   router.get('/:id', (req, res) => {
-    res.json(queries.get(String(req.params.id)));
+    res.json(queries.get(String(req.params.id), res.locals.caller!));
   });
   return router;
 }
 
-function context(req: Request, apiKeyId: string | undefined): IntakeContext {
-  return { apiKeyId: apiKeyId ?? null, idempotencyKey: req.get('idempotency-key') };
+function context(req: Request, res: Response): IntakeContext {
+  return { caller: res.locals.caller!, idempotencyKey: req.get('idempotency-key') };
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 
 export interface HealthChecks {
-  redis: () => Promise<boolean>;
+  redis: () => Promise<'ok' | 'down' | 'memory_full'>;
   database: () => boolean;
 }
 
@@ -12,11 +12,11 @@ export function healthRoutes(checks: HealthChecks): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [redis, database] = await Promise.all([checks.redis().catch(() => false), safe(checks.database)]);
-    const ready = redis && database;
+    const [redis, database] = await Promise.all([checks.redis().catch(() => 'down' as const), safe(checks.database)]);
+    const ready = redis === 'ok' && database;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
-      checks: { redis: redis ? 'ok' : 'down', database: database ? 'ok' : 'down' },
+      checks: { redis, database: database ? 'ok' : 'down' },
     });
   });
   return router;

@@ -1,13 +1,19 @@
-import { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import slackOAuth from '@slack/oauth';
 import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
 import { OAUTH_SCOPES, redirectUri, type Installer } from '../../slack/oauth/installer.js';
-import { messagePage } from '../pages/layout.js';
+import { remoteCode } from '../../slack/classify-error.js';
+import { messagePage, sendPage } from '../pages/layout.js';
+import type { Csrf } from '../pages/csrf.js';
+import { html } from '../pages/html.js';
+import { padlockForm } from '../pages/views.js';
+import { refuseCrossSite } from '../same-site.js';
 
 const { ErrorCode } = slackOAuth;
 
 /**
- * The padlock (`/oauth/start`, admin only) and Slack's redirect back (`/oauth/callback`).
+ * The padlock (`POST /oauth/start`, admin only, CSRF-checked: it starts a flow and sets a cookie)
+ * and Slack's redirect back (`/oauth/callback`). `GET /oauth/start` only shows the padlock's form.
  * Every refusal is a 4xx page that says what happened and what to do, never the library's 500
  * page, and stores nothing.
  */
@@ -16,33 +22,57 @@ export function oauthRoutes(deps: {
   subscriptions: SubscriptionStore;
   publicUrl: string;
   requireAdmin: RequestHandler;
+  csrf: Csrf;
 }): Router {
   const router = Router();
   const settings = (id: string) => ({ href: `/subscriptions/${encodeURIComponent(id)}`, label: 'Back to the subscription' });
   const home = { href: '/', label: 'Back to the subscriptions' };
 
-  router.get('/oauth/start', deps.requireAdmin, async (req, res) => {
-    const id = typeof req.query.subscription === 'string' ? req.query.subscription : '';
+  /** The reason the padlock cannot start, as a page, or null when it can. */
+  const refusal = (res: Response, id: string): boolean => {
     if (!deps.installer) {
-      return messagePage(res, 400, {
+      messagePage(res, 400, {
         title: 'OAuth is not configured',
         message:
           'This relay has no Slack app of its own. Set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET ' +
           '(see the README), or enter a bot token in the subscription instead.',
         next: id ? settings(id) : home,
       });
+      return true;
     }
     if (!id || !deps.subscriptions.get(id)) {
-      return messagePage(res, 404, { title: 'No such subscription', message: 'Start OAuth from a subscription’s settings.', next: home });
+      messagePage(res, 404, { title: 'No such subscription', message: 'Start OAuth from a subscription’s settings.', next: home });
+      return true;
     }
-    await deps.installer.handleInstallPath(req, res, {}, { scopes: OAUTH_SCOPES, redirectUri: redirectUri(deps.publicUrl), metadata: id });
+    return false;
+  };
+
+  // A bookmarked or typed padlock link changes nothing: it shows the form that does.
+  router.get('/oauth/start', deps.requireAdmin, (req, res) => {
+    const id = typeof req.query.subscription === 'string' ? req.query.subscription : '';
+    if (refusal(res, id)) return;
+    sendPage(res, 200, 'Authorize with Slack', html`<section class="card">
+<h1>Authorize with Slack</h1>
+<p>The relay will send you to Slack to approve its app for this subscription.</p>
+${padlockForm(id, deps.csrf.token())}
+</section>`);
+  });
+
+  router.post('/oauth/start', deps.requireAdmin, refuseCrossSite, express.urlencoded({ extended: false, limit: '4kb' }), deps.csrf.protect(), async (req, res) => {
+    const id = typeof req.body?.subscription === 'string' ? (req.body.subscription as string) : '';
+    if (refusal(res, id)) return;
+    await deps.installer!.handleInstallPath(req, withSameSiteCookies(res), {}, {
+      scopes: OAUTH_SCOPES,
+      redirectUri: redirectUri(deps.publicUrl),
+      metadata: id,
+    });
   });
 
   router.get('/oauth/callback', async (req, res) => {
     if (!deps.installer) {
       return messagePage(res, 400, { title: 'OAuth is not configured', message: 'This relay has no Slack app of its own.', next: home });
     }
-    await deps.installer.handleCallback(req, res, {
+    await deps.installer.handleCallback(req, withSameSiteCookies(res), {
       beforeInstallation: async (options, _req, response) => {
         if (options.metadata && deps.subscriptions.get(options.metadata)) return true;
         messagePage(response as never, 404, {
@@ -82,11 +112,24 @@ function describeFailure(error: Error & { code?: string }): [number, { title: st
     case ErrorCode.MissingCodeError:
       return [400, { title: 'Authorization incomplete', message: 'Slack sent no authorization code. Nothing was stored. Start again from the padlock.' }];
     default: {
-      const slackError = (error as { data?: { error?: string } }).data?.error;
+      const answered = (error as { data?: { error?: unknown } }).data?.error;
+      const slackError = answered === undefined ? undefined : remoteCode(answered);
       return [400, {
         title: 'Authorization failed',
         message: `Slack refused the exchange${slackError ? ` (${slackError})` : ''}. Nothing was stored. Start again from the padlock; if it keeps failing, check SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and the app’s redirect URL.`
       }];
     }
   }
+}
+
+/**
+ * @slack/oauth sets its state cookie `Secure; HttpOnly` but without `SameSite`: add `Lax`, which
+ * still lets Slack's top-level redirect back carry it, and keeps it off cross-site subrequests.
+ */
+function withSameSiteCookies(res: Response): Response {
+  const setHeader = res.setHeader.bind(res);
+  const lax = (cookie: string) => (/;\s*samesite=/i.test(cookie) ? cookie : `${cookie}; SameSite=Lax`);
+  res.setHeader = ((name: string, value: number | string | readonly string[]) =>
+    setHeader(name, name.toLowerCase() === 'set-cookie' ? (Array.isArray(value) ? value.map(lax) : lax(String(value))) : value)) as Response['setHeader'];
+  return res;
 }

@@ -4,7 +4,8 @@ import type { Db } from '../../db/client.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
 import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
-import { slackLogger } from '../client-factory.js';
+import { slackClientOptions, slackLogger } from '../client-factory.js';
+import type { EgressPolicy } from '../egress-policy.js';
 import { SubscriptionInstallationStore } from './installation-store.js';
 import { SingleUseStateStore, STATE_TTL_MS } from './state-store.js';
 
@@ -27,6 +28,7 @@ export function createInstaller(deps: {
   subscriptions: SubscriptionStore;
   vault: Vault;
   logger: Logger;
+  egress: EgressPolicy;
 }): Installer | null {
   const { slack } = deps.config;
   if (!slack.oauth) return null;
@@ -40,12 +42,7 @@ export function createInstaller(deps: {
     directInstall: true,
     authorizationUrl: slack.authorizeUrl,
     installUrlOptions: { scopes: OAUTH_SCOPES, redirectUri: redirectUri(deps.config.publicUrl) },
-    clientOptions: {
-      slackApiUrl: slack.apiUrl,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: slack.timeoutMs,
-    },
+    clientOptions: slackClientOptions(slack.apiUrl, { timeoutMs: slack.timeoutMs, logger: deps.logger.child({ component: 'oauth' }), egress: deps.egress }),
     logger: slackLogger(deps.logger.child({ component: 'oauth' })),
   });
 }
