@@ -133,6 +133,9 @@ const POLLUTION: J[] = [
 // ---------------------------------------------------------------- the state the generator draws ids and names from
 interface World {
   apiKey: string;
+  /** an intake key: valid, but 403 on admin routes */
+  intakeKey: string;
+  adminPassword: string;
   subscriptionIds: string[];
   subscriptionNames: string[];
   alertIds: string[];
@@ -283,8 +286,9 @@ interface AuthVariant {
   header: string | string[] | undefined;
   valid: boolean;
 }
-function authorization(rng: Rng, apiKey: string): AuthVariant {
-  if (rng.chance(0.85)) return { header: `Bearer ${apiKey}`, valid: true };
+function authorization(rng: Rng, apiKey: string, intakeKey: string): AuthVariant {
+  if (rng.chance(0.75)) return { header: `Bearer ${apiKey}`, valid: true };
+  if (rng.chance(0.4)) return { header: `Bearer ${intakeKey}`, valid: true };
   return rng.pick<AuthVariant>([
     { header: undefined, valid: false },
     { header: 'Bearer', valid: false },
@@ -400,12 +404,12 @@ function bodyFor(rng: Rng, value: J, headers: Record<string, string | string[]>,
 
 function generate(rng: Rng, world: World, index: number, bigBudget: { left: number }): FuzzRequest {
   const headers: Record<string, string | string[]> = {};
-  const auth = authorization(rng, world.apiKey);
+  const auth = authorization(rng, world.apiKey, world.intakeKey);
   if (auth.header !== undefined) headers.authorization = auth.header;
   const subId = () => pathParam(rng, world.subscriptionIds);
   const alertId = () => pathParam(rng, world.alertIds);
 
-  const routes: [number, () => { method: string; path: string; value?: J; batch?: boolean; idem?: boolean }][] = [
+  const routes: [number, () => { method: string; path: string; value?: J; batch?: boolean; idem?: boolean; operator?: boolean }][] = [
     [10, () => ({ method: 'POST', path: '/api/v1/subscriptions', value: mutate(rng, subscriptionTemplate(rng, world, false), SUBSCRIPTION_FIELDS) })],
     [4, () => ({ method: 'GET', path: `/api/v1/subscriptions${queryString(rng, world)}` })],
     [8, () => ({ method: 'GET', path: `/api/v1/subscriptions/${subId()}` })],
@@ -425,6 +429,25 @@ function generate(rng: Rng, world: World, index: number, bigBudget: { left: numb
       },
     ],
     [8, () => ({ method: 'GET', path: `/api/v1/alerts${queryString(rng, world)}` })],
+    // the operator's side: the padlock, the callback, metrics and the dashboard, with odd input and auth
+    [
+      6,
+      () => ({
+        method: rng.pick(['GET', 'POST', 'PUT']),
+        path: rng.pick([
+          `/oauth/start?subscription=${subId()}`,
+          '/oauth/start',
+          `/oauth/callback${rng.pick(['', '?code=x', '?state=x', `?code=${pathParam(rng, [])}&state=${pathParam(rng, [])}`, '?error=access_denied&state=x'])}`,
+          '/metrics',
+          '/admin/queues/api/queues',
+          `/admin/queues/api/queues/alerts-ongoing/${rng.pick(['add', 'pause', 'resume', 'retry/failed', 'clean/failed', 'empty'])}`,
+          `/subscriptions/${subId()}/sync`,
+          `/subscriptions/${subId()}/delete`,
+        ]),
+        value: rng.chance(0.5) ? obj({ _csrf: randomString(rng), subscription: subscriptionRef(rng, world) }) : undefined,
+        operator: true,
+      }),
+    ],
     [8, () => ({ method: 'GET', path: `/api/v1/alerts/${alertId()}${rng.chance(0.1) ? queryString(rng, world) : ''}` })],
     [
       6,
@@ -457,11 +480,18 @@ function generate(rng: Rng, world: World, index: number, bigBudget: { left: numb
   let body: Buffer | undefined;
   // (no TRACE body: Node's own HTTP parser refuses it before the app sees the request)
   if (route.value !== undefined && route.method !== 'TRACE') ({ body, note } = bodyFor(rng, route.value, headers, bigBudget, route.batch ?? false));
+  if (route.operator && rng.chance(0.7)) {
+    headers.authorization = `Basic ${Buffer.from(`admin:${world.adminPassword}`).toString('base64')}`;
+    if (body && rng.chance(0.5)) headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
   if (route.idem) {
     const key = idempotencyKeyHeader(rng);
     if (key !== undefined) headers['idempotency-key'] = key;
   }
   if (rng.chance(0.05)) headers['x-forwarded-for'] = rng.pick(['garbage', '1.2.3.4, ::1', '::ffff:127.0.0.1', '']);
+  // what browsers say of a request's site: the cross-site guard must refuse plainly, never fail
+  if (rng.chance(0.08)) headers['sec-fetch-site'] = rng.pick(['cross-site', 'same-site', 'same-origin', 'none', '', 'garbage']);
+  if (rng.chance(0.08)) headers.origin = rng.pick(['null', 'http://evil.example', 'http://127.0.0.1', '', '%%%', 'http://[::1', 'javascript:alert(1)']);
   if (rng.chance(0.05)) headers.accept = rng.pick(['text/html', 'application/xml', '*/*', '']);
   return { index, method: route.method, path: route.path, headers, body, authValid: auth.valid, note };
 }
@@ -507,11 +537,13 @@ function describeRequest(req: FuzzRequest): string {
 
 // ---------------------------------------------------------------- the test
 let relay: TestRelay;
-const world: World = { apiKey: '', subscriptionIds: [], subscriptionNames: [], alertIds: [], counter: 0 };
+const world: World = { apiKey: '', intakeKey: '', adminPassword: '', subscriptionIds: [], subscriptionNames: [], alertIds: [], counter: 0 };
 
 beforeAll(async () => {
   relay = await startTestRelay({ worker: false, env: { LOG_LEVEL: 'info' } });
   world.apiKey = relay.apiKey;
+  world.intakeKey = relay.intakeKey;
+  world.adminPassword = relay.config.adminPassword;
   for (let i = 0; i < 3; i++) {
     const sub = await relay.createSubscription({ name: `Fuzz Base ${i} ${SEED}`, ...(i === 2 ? { recipient: null } : {}) });
     world.subscriptionIds.push(sub.id);
@@ -561,13 +593,17 @@ describe('HTTP API fuzzing', () => {
         }
         const documented501 = res.status === 501 && req.method === 'POST' && /\/initialize$/.test(req.path) && parsed?.error === 'initialization_not_supported';
         if (res.status >= 500 && !documented501) fail('a 5xx');
-        if (res.status >= 400 && res.status < 500 && req.method !== 'HEAD') {
+        const api = /^\/api(\/|$)/i.test(req.path);
+        if (api && res.status >= 400 && res.status < 500 && req.method !== 'HEAD') {
           if (!res.contentType.includes('application/json')) fail('a 4xx that is not JSON');
           else if (typeof parsed?.error !== 'string' || typeof parsed?.message !== 'string') fail('a 4xx without { error, message }');
           else if (!DOCUMENTED_4XX.includes(parsed.error)) fail(`an undocumented error code ${parsed.error}`);
         }
-        if (!req.authValid && /^\/api(\/|$)/i.test(req.path) && res.status !== 401) fail('a bad API key was not answered 401');
-        if (res.status === 401 && req.authValid && /^\/api(\/|$)/i.test(req.path)) fail('a valid API key was answered 401');
+        if (!req.authValid && api && res.status !== 401) fail('a bad API key was not answered 401');
+        if (res.status === 401 && req.authValid && api) fail('a valid API key was answered 401');
+        if (res.status === 200 && req.method !== 'GET' && !api && (req.headers['sec-fetch-site'] === 'cross-site' || req.headers.origin === 'http://evil.example')) {
+          fail('a cross-site request that may change something was not refused');
+        }
         // keep ids of what the fuzzing created, so later requests hit real records too
         if (res.status === 201 && typeof parsed?.id === 'string') {
           world.subscriptionIds.push(parsed.id);
