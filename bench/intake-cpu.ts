@@ -5,7 +5,7 @@
 //
 // Three measurements, each on a fresh SQLite file and its own redis-server (never 6379):
 //   raw-addbulk      BullMQ addBulk of the baseline's job shape, 100 a call, 10 calls in flight
-//   intake           AlertIntake.acceptBatch (or acceptOne with --single): validation, subscription
+//   intake           the relay's body parser and AlertIntake.accept: validation, subscription
 //                    lookup, record, reservation, addBulk
 //   intake-no-redis  the same with the queue and the throttle replaced by no-ops
 import { randomBytes } from 'node:crypto';
@@ -14,11 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { AlertIntake } from '../src/alerts/alert-intake.js';
+import type { IntakeQuota } from '../src/alerts/intake-quota.js';
 import { loadConfig } from '../src/config.js';
-import { createCore } from '../src/core.js';
+import { openStores } from '../src/db/open-stores.js';
+import { parseAlertBody, parseBatchBody } from '../src/http/formats/relay-alert.js';
+import { redisKeys } from '../src/limits/redis-keys.js';
+import { SubscriptionThrottle } from '../src/limits/subscription-throttle.js';
+import { createVault } from '../src/lib/vault.js';
 import { AlertQueues } from '../src/queues/alert-queues.js';
 import { createRedis } from '../src/queues/redis.js';
-import { SubscriptionThrottle } from '../src/queues/subscription-throttle.js';
 import { baselineJob } from './baseline/job-shape.js';
 import { startRedis } from './lib/redis.js';
 import { OPEN_THROTTLE } from './lib/relay.js';
@@ -66,7 +70,8 @@ async function scenario(name: string): Promise<void> {
     ADMIN_PASSWORD: randomBytes(12).toString('hex'),
   });
   const redis = createRedis(config.redisUrl, 'producer');
-  const core = createCore(config, { migrate: true });
+  const stores = await openStores(config, { migrate: true });
+  const vault = createVault(config.encryptionKey);
   const queues = new AlertQueues(redis, config);
   try {
     await queues.ready(5000);
@@ -77,30 +82,32 @@ async function scenario(name: string): Promise<void> {
       return;
     }
     const now = Date.now();
-    core.subscriptions.insert({
+    await stores.subscriptions.insert({
       id: 'sub_BENCH', name: 'Bench', nameKey: 'bench', version: 'v1.0', apiUrl: 'http://127.0.0.1:9/api/',
-      apiTokenSealed: core.vault.seal('xoxb-bench'), apiTokenMask: 'xoxb-…', clientId: '1.2', recipient: 'U0ALICE',
+      apiTokenSealed: vault.seal('xoxb-bench'), apiTokenMask: 'xoxb-…', clientId: '1.2', recipient: 'U0ALICE',
       throttle: OPEN_THROTTLE, reauthRequired: false, teamId: null, teamName: null, lastSync: null,
       createdAt: now, updatedAt: now,
     });
     const offline = name === 'intake-no-redis';
+    const noQuota: IntakeQuota = { consume: async () => {} };
     const intake = new AlertIntake({
-      alerts: core.alerts,
-      subscriptions: core.subscriptions,
+      alerts: stores.alerts,
+      subscriptions: stores.subscriptions,
+      quota: noQuota,
       queues: offline ? ({ add: async () => {} } as unknown as AlertQueues) : queues,
       throttle: offline
         ? ({ reserve: async (_s: string, _k: string, _t: unknown, n: number) => new Array<number>(n).fill(0) } as unknown as SubscriptionThrottle)
-        : new SubscriptionThrottle(redis, config.queuePrefix),
+        : new SubscriptionThrottle(redis, redisKeys(config.queuePrefix)),
     });
     // bodies as express.json would hand them over: fresh objects every request
     const body = JSON.stringify(single ? ALERT : { alerts: Array.from({ length: PER_CALL }, (_, i) => ({ ...ALERT, text: `${ALERT.text} #${i}` })) });
     await measure(name, () =>
-      single ? intake.acceptOne(JSON.parse(body), { apiKeyId: null }) : intake.acceptBatch(JSON.parse(body), { apiKeyId: null }),
+      intake.accept(single ? [parseAlertBody(JSON.parse(body), undefined)] : parseBatchBody(JSON.parse(body), undefined), { caller: null }),
     );
   } finally {
     await queues.close();
     redis.disconnect();
-    core.db.$client.close();
+    await stores.close();
     await redisServer.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -103,7 +103,7 @@ export async function intakeScenario(ctx: BenchContext) {
       {
         url: `${relay.url}/api/v1/alerts`,
         method: 'POST',
-        headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${relay.intakeKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ subscription: 'bench', ...SAMPLE_ALERT }),
         connections: INTAKE_CONNECTIONS,
       },
@@ -179,7 +179,7 @@ export async function batchScenario(ctx: BenchContext) {
       {
         url: `${relay.url}/api/v1/alerts/batch`,
         method: 'POST',
-        headers: { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${relay.intakeKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ alerts }),
         connections: BATCH_CONNECTIONS,
         timeout: 30,
@@ -352,7 +352,7 @@ export async function latencyScenario(ctx: BenchContext) {
     await relay.startWorkers(2); // the Procfile's web + two workers
     const tag = `lat${Date.now().toString(36)}`;
     const body = (i: number) => JSON.stringify({ subscription: 'bench', ...SAMPLE_ALERT, text: `latency probe ${tag} #${i}` });
-    const headers = { authorization: `Bearer ${relay.apiKey}`, 'content-type': 'application/json' };
+    const headers = { authorization: `Bearer ${relay.intakeKey}`, 'content-type': 'application/json' };
     const start = performance.now();
     const inFlight: Promise<void>[] = [];
     // Open loop: alert i is sent at start + i × 10 ms whatever the answers do.

@@ -46,3 +46,10 @@ export const unavailable = (
   message = 'The relay cannot take the write right now; try again shortly.',
   retryAfterSeconds?: number,
 ) => new AppError('unavailable', 503, message, undefined, retryAfterSeconds);
+
+/** A batch item's error, prefixed with its position, so the client knows which one to fix. */
+export function atIndex(error: unknown, index: number): unknown {
+  if (!(error instanceof AppError)) return error;
+  const issues = error.issues?.map((issue) => ({ ...issue, path: ['alerts', index, ...issue.path] }));
+  return new AppError(error.code, error.status, `alerts[${index}]: ${error.message}`, issues, error.retryAfterSeconds);
+}

@@ -1,29 +1,25 @@
 import type { Server } from 'node:http';
 import { loadConfig, secretValues, type Config } from './config.js';
-import { createCore, type Core } from './core.js';
-import { createLogger, type Logger } from './lib/logger.js';
-import { createRedis, redisHealth } from './queues/redis.js';
-import { createIntakeQuota } from './alerts/intake-quota.js';
-import { createEgressPolicy } from './slack/egress-policy.js';
-import { AlertQueues } from './queues/alert-queues.js';
-import { SubscriptionThrottle } from './queues/subscription-throttle.js';
-import { SubscriptionService } from './subscriptions/subscription-service.js';
 import { AlertIntake } from './alerts/alert-intake.js';
 import { AlertQueries } from './alerts/alert-queries.js';
+import { createIntakeQuota } from './alerts/intake-quota.js';
 import { createApp } from './http/create-app.js';
-import { createInstaller } from './slack/oauth/installer.js';
-import { renderMetrics } from './metrics/prometheus.js';
+import { SubscriptionThrottle } from './limits/subscription-throttle.js';
+import { createLogger, type Logger } from './lib/logger.js';
 import { runMain } from './lib/run-main.js';
-import { SlackClientFactory } from './slack/client-factory.js';
-import { createOAuthTokens } from './slack/oauth/oauth-tokens.js';
+import { RelayMetrics } from './metrics/prometheus.js';
+import { redisHealth } from './queues/redis.js';
+import { createServices, type Services } from './services.js';
+import { createInstaller } from './slack/oauth/installer.js';
 import { ManualSync } from './subscriptions/manual-sync.js';
+import { SubscriptionService } from './subscriptions/subscription-service.js';
 
-/** The web process: config → dependencies → app → listen, and a graceful stop. */
+/** The web process: config → services → app → listen, and a graceful stop. */
 
 export interface WebProcess {
   server: Server;
   url: string;
-  core: Core;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -33,51 +29,47 @@ const REDIS_READY_WAIT_MS = 3000;
 /** A request waits at most this long for the database lock, so a busy database answers 503 within a second. */
 const WEB_BUSY_TIMEOUT_MS = 700;
 
-export async function startWeb(
-  config: Config,
-  logger: Logger,
-  core = createCore(config, { migrate: true, busyTimeoutMs: WEB_BUSY_TIMEOUT_MS }),
-): Promise<WebProcess> {
-  const redis = createRedis(config.redisUrl, 'producer');
-  const queues = new AlertQueues(redis, config);
+export async function startWeb(config: Config, logger: Logger): Promise<WebProcess> {
+  const services = await createServices(config, logger, { role: 'web', migrate: true, busyTimeoutMs: WEB_BUSY_TIMEOUT_MS });
+  const { stores, redis, keys, queues } = services;
   const intake = new AlertIntake({
-    alerts: core.alerts,
-    subscriptions: core.subscriptions,
+    alerts: stores.alerts,
+    subscriptions: stores.subscriptions,
     queues,
-    throttle: new SubscriptionThrottle(redis, config.queuePrefix),
-    quota: createIntakeQuota(redis, { keyPrefix: config.queuePrefix, perMinute: config.intakeRateLimit }),
+    throttle: new SubscriptionThrottle(redis, keys),
+    quota: createIntakeQuota(redis, { keyPrefix: keys.intakeQuota, perMinute: config.intakeRateLimit }),
   });
-  const egress = createEgressPolicy(config);
-  const slack = new SlackClientFactory({ timeoutMs: config.slack.timeoutMs, logger, egress });
   const sync = new ManualSync({
-    store: core.subscriptions,
-    vault: core.vault,
-    slack,
-    oauthTokens: createOAuthTokens(config, core, redis, slack, logger),
+    store: stores.subscriptions,
+    state: services.subscriptionState,
+    tokens: services.tokens,
+    slack: services.slack,
     intake,
-    oauthApiUrl: config.slack.apiUrl,
-    egress,
   });
   const app = createApp({
     apiKeys: config.apiKeys,
     adminPassword: config.adminPassword,
     publicUrl: config.publicUrl,
     authorizeUrl: config.slack.authorizeUrl,
-    installer: createInstaller({ config, db: core.db, subscriptions: core.subscriptions, vault: core.vault, logger, egress }),
-    subscriptionStore: core.subscriptions,
-    subscriptions: new SubscriptionService({ store: core.subscriptions, vault: core.vault, config, egress }),
+    installer: createInstaller({ config, stores, vault: services.vault, logger, egress: services.egress }),
+    subscriptionStore: stores.subscriptions,
+    subscriptions: new SubscriptionService({
+      store: stores.subscriptions,
+      installations: stores.installations,
+      vault: services.vault,
+      config,
+      egress: services.egress,
+    }),
     intake,
     sync,
     queues,
-    alerts: core.alerts,
+    alerts: stores.alerts,
+    lifecycle: services.lifecycle,
     secret: config.encryptionKey,
     pageDefaults: { apiUrl: config.slack.apiUrl, throttle: config.throttle },
-    queries: new AlertQueries(core.alerts, core.subscriptions),
-    metrics: () => renderMetrics({ alerts: core.alerts, queues, redis, keyPrefix: config.queuePrefix }),
-    health: {
-      redis: () => redisHealth(redis),
-      database: () => core.db.$client.prepare('select 1').get() !== undefined,
-    },
+    queries: new AlertQueries(stores.alerts, stores.subscriptions),
+    metrics: new RelayMetrics({ alerts: stores.alerts, queues, redis, keys }),
+    health: { redis: () => redisHealth(redis), database: () => stores.ping() },
     logger,
   });
 
@@ -90,17 +82,14 @@ export async function startWeb(
   return {
     server,
     url: `http://127.0.0.1:${port}`,
-    core,
+    services,
     async close() {
-      // Stop taking connections and let in-flight requests finish, then release Redis and SQLite.
+      // Stop taking connections and let in-flight requests finish, then release Redis and the database.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await queues.close();
-      redis.disconnect();
-      await egress.close();
-      core.db.$client.close();
+      await services.close();
     },
   };
 }
@@ -108,7 +97,7 @@ export async function startWeb(
 runMain(import.meta.url, async () => {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'web', secrets: secretValues(config) });
-  if (config.credentialsFile) logger.info({ file: config.credentialsFile }, 'development credentials (API key, admin password)');
+  if (config.credentialsFile) logger.info({ file: config.credentialsFile }, 'development credentials (API keys, admin password)');
   const web = await startWeb(config, logger);
   logger.info({ url: config.publicUrl, port: config.port }, 'web process listening');
   return () => web.close();

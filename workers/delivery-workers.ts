@@ -1,8 +1,12 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AlertLifecycle } from '../src/alerts/alert-lifecycle.js';
 import type { Config } from '../src/config.js';
-import { QUEUE_NAMES, TRANSFER_KINDS } from '../src/queues/names.js';
-import { deliverAlert, type DeliveryDeps } from './deliver-alert.js';
+import type { DeliveryDeps } from '../src/delivery/deliver.js';
+import { TRANSFERS } from '../src/domain.js';
+import { untrustedText } from '../src/lib/redact.js';
+import { QUEUE_NAMES } from '../src/queues/names.js';
+import { deliveryProcessor } from './delivery-processor.js';
 
 /**
  * The BullMQ workers of one worker process: one per queue. BullMQ's limiter is global across
@@ -11,11 +15,12 @@ import { deliverAlert, type DeliveryDeps } from './deliver-alert.js';
 export function createDeliveryWorkers(
   connection: Redis,
   config: Pick<Config, 'queuePrefix' | 'throttle' | 'worker'>,
-  deps: DeliveryDeps,
+  deps: DeliveryDeps & { lifecycle: AlertLifecycle },
 ): Worker[] {
-  return TRANSFER_KINDS.map((kind) => {
-    const limits = config.throttle[kind];
-    const worker = new Worker(QUEUE_NAMES[kind], (job, token) => deliverAlert(job, token, deps), {
+  const processor = deliveryProcessor(deps);
+  return TRANSFERS.map((transfer) => {
+    const limits = config.throttle[transfer];
+    const worker = new Worker(QUEUE_NAMES[transfer], processor, {
       connection,
       prefix: config.queuePrefix,
       concurrency: config.worker.concurrency,
@@ -25,17 +30,21 @@ export function createDeliveryWorkers(
       maxStalledCount: 2,
       autorun: false,
     });
-    const log = deps.logger.child({ queue: QUEUE_NAMES[kind] });
-    worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    const log = deps.logger.child({ queue: QUEUE_NAMES[transfer] });
+    worker.on('error', (error) => log.error({ err: untrustedText(error.message) }, 'worker error'));
     // A job can also fail where the processor could not record it (stalled too often, a database
-    // error): keep its record honest. Outcomes the processor recorded are left as they are.
+    // error): the lifecycle keeps its record honest, and its final-outcome hook settles what hangs
+    // off it (a manual sync's lastSync). Outcomes the processor recorded are not waiting any more,
+    // so these transitions leave them alone.
     worker.on('failed', (job, error) => {
-      const record = job?.id ? deps.alerts.get(job.id) : undefined;
-      if (!job || record?.status !== 'delivering') return;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1);
-      const failure = { code: 'worker_error', message: error.message };
-      if (final) deps.alerts.markFailed(record.id, failure);
-      else deps.alerts.setStatus(record.id, 'retrying', { errorCode: failure.code, errorMessage: failure.message });
+      if (!job?.id) return;
+      const failure = { code: 'worker_error', message: untrustedText(error.message) };
+      // a job stalled too often is failed by BullMQ with an UnrecoverableError, whatever its attempts
+      const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      const settled = final
+        ? deps.lifecycle.failed(job.id, failure, { attempts: job.attemptsMade })
+        : deps.lifecycle.interrupted(job.id, job.attemptsMade, failure);
+      settled.catch((cause: unknown) => log.warn({ alertId: job.id, err: untrustedText((cause as Error).message) }, 'could not record a failed job'));
     });
     return worker;
   });

@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { AlertStore } from '../src/alerts/alert-store.js';
-import type { AlertRow } from '../src/db/schema.js';
+import type { AlertLifecycle } from '../src/alerts/alert-lifecycle.js';
+import type { AlertRow } from '../src/db/rows.js';
+import type { AlertStore } from '../src/db/stores.js';
+import type { RedisKeys } from '../src/limits/redis-keys.js';
 import type { AlertQueues } from '../src/queues/alert-queues.js';
 import type { Logger } from '../src/lib/logger.js';
 
 /**
- * Nothing is lost (SPEC §4): with AOF's `everysec`, a Redis crash can lose the last second of jobs
+ * Nothing is lost (docs/contract.md §4): with AOF's `everysec`, a Redis crash can lose the last second of jobs
  * whose alerts were already answered 202. Every `intervalMs`, one worker process (elected by a
  * Redis lock) looks at records still waiting (`queued`, `retrying`, `delivering`) untouched for
  * `minAgeMs`, and re-adds the job of any whose job is gone. The job id is the alert id, so a job
@@ -13,9 +15,10 @@ import type { Logger } from '../src/lib/logger.js';
  */
 export interface SweeperOptions {
   alerts: AlertStore;
+  lifecycle: AlertLifecycle;
   queues: AlertQueues;
   redis: Redis;
-  keyPrefix: string;
+  keys: RedisKeys;
   intervalMs: number;
   minAgeMs: number;
   batchSize?: number;
@@ -40,7 +43,7 @@ export class LostJobSweeper {
 
   private async sweepIfElected(): Promise<void> {
     if (this.running) return;
-    const lock = `${this.options.keyPrefix}:sweeper-lock`;
+    const lock = this.options.keys.sweeperLock;
     try {
       if ((await this.options.redis.set(lock, String(process.pid), 'PX', this.options.intervalMs, 'NX')) !== 'OK') return;
       this.running = this.sweep();
@@ -58,7 +61,7 @@ export class LostJobSweeper {
     const before = Date.now() - minAgeMs;
     let added = 0;
     for (let offset = 0; ; offset += batchSize) {
-      const page = alerts.waitingSince(before, { limit: batchSize, offset });
+      const page = await alerts.waitingSince(before, { limit: batchSize, offset });
       if (page.length === 0) break;
       added += await this.reAddLost(page);
       if (page.length < batchSize) break;
@@ -67,7 +70,7 @@ export class LostJobSweeper {
   }
 
   private async reAddLost(candidates: AlertRow[]): Promise<number> {
-    const { alerts, queues, redis, logger } = this.options;
+    const { lifecycle, queues, redis, logger } = this.options;
     // A job's hash exists for as long as the job does, in any state: one pipelined EXISTS each.
     const pipeline = redis.pipeline();
     for (const record of candidates) pipeline.exists(queues.jobKey(record.transfer, record.id));
@@ -83,7 +86,7 @@ export class LostJobSweeper {
         message: record.message,
       })),
     );
-    for (const record of lost) alerts.setStatus(record.id, 'queued');
+    await lifecycle.requeued(lost.map((record) => record.id));
     logger.warn({ count: lost.length, alertIds: lost.map((r) => r.id).slice(0, 20) }, 're-enqueued alerts whose jobs were lost');
     return lost.length;
   }

@@ -50,7 +50,10 @@ export interface ApiAnswer<T = any> {
 
 export class Relay {
   readonly dir: string;
+  /** an admin key: subscriptions and records */
   readonly apiKey = `bench_${randomBytes(12).toString('hex')}`;
+  /** an intake key: the alerts the scenarios send (its quota raised out of the way, but still taken) */
+  readonly intakeKey = `intake_${randomBytes(12).toString('hex')}`;
   readonly queuePrefix = `b${randomBytes(5).toString('hex')}`;
   port = 0;
   url = '';
@@ -93,9 +96,13 @@ export class Relay {
       REDIS_URL: this.options.redisUrl,
       QUEUE_PREFIX: this.queuePrefix,
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      API_KEYS: this.apiKey,
+      API_KEYS: this.intakeKey,
+      ADMIN_API_KEYS: this.apiKey,
       ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+      INTAKE_RATE_LIMIT: '1000000000',
       SLACK_API_URL: this.options.slackApiUrl,
+      // production wants https: the local stand-in is an origin listed explicitly
+      ALLOWED_API_URLS: new URL(this.options.slackApiUrl).origin,
       // raised so that the limits never bind during the benchmark (subscriptions copy these at creation)
       THROTTLE_ONGOING_LIMIT: '100000',
       THROTTLE_ONGOING_CONCURRENCY: '10000',

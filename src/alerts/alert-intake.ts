@@ -1,59 +1,31 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import type { TransferKind } from '../config.js';
-import { AppError, notFound, unavailable } from '../errors.js';
-import type { AlertRow } from '../db/schema.js';
+import type { AlertInput } from '../domain.js';
+import type { AlertRow } from '../db/rows.js';
+import type { AlertStore, IntakeSubscription, SubscriptionStore } from '../db/stores.js';
+import { AppError, atIndex, notFound, unavailable } from '../errors.js';
 import { newAlertId } from '../lib/ids.js';
-import { parseInput } from '../lib/validation.js';
 import { GroupCommit } from '../lib/group-commit.js';
 import { withTimeout } from '../lib/with-timeout.js';
-import { alertMessageSchema } from '../queues/delivery-job.js';
 import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
-import type { SubscriptionThrottle } from '../queues/subscription-throttle.js';
-import type { IntakeSubscription, SubscriptionStore } from '../subscriptions/subscription-store.js';
-import type { AlertStore } from './alert-store.js';
+import type { SubscriptionThrottle } from '../limits/subscription-throttle.js';
 import type { IntakeQuota } from './intake-quota.js';
 
 /**
- * Alert intake (SPEC §3): validate everything first (all-or-nothing), write the records, then the
- * queue jobs. If Redis refuses the jobs, the records are removed again and the client gets 503,
- * so no orphan record stays behind.
+ * Alert intake (docs/contract.md §3): takes typed alert inputs (each way in parses its own body
+ * format at the edge), resolves their subscriptions all-or-nothing, takes the caller's quota,
+ * writes the records, then the queue jobs. If Redis refuses the jobs, the records are removed again
+ * and the client gets 503, so no orphan record stays behind.
  */
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-/** SPEC §5: a 503 is answered in under a second, never a hang. */
+/** §5: a 503 is answered in under a second, never a hang. */
 const QUEUE_WRITE_TIMEOUT_MS = 800;
 
-// No control characters: the key a batch derives for an item uses one, so it can collide with no key sent.
-const idempotencyKeySchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  // eslint-disable-next-line no-control-regex
-  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
-/** The key of item `index` of a batch sent with the Idempotency-Key `header`. */
-const derivedKey = (header: string, index: number) => `${header}\u001f${index}`;
-
-export const alertInputSchema = z.strictObject({
-  ...alertMessageSchema.shape,
-  subscription: z.string().trim().min(1).max(200),
-  recipient: z.string().trim().min(1).max(254).optional(),
-  transfer: z.enum(['initial', 'ongoing']).default('ongoing'),
-  idempotencyKey: idempotencyKeySchema.optional(),
-});
-
-const batchSchema = z.strictObject({
-  alerts: z.array(z.unknown()).min(1, 'at least one alert').max(1000, 'at most 1,000 alerts'),
-});
-
-export type AlertInput = z.infer<typeof alertInputSchema>;
-
 export interface IntakeContext {
-  /** The API key that sent the alerts (docs/contract.md §6.1), or null for the relay itself (manual sync). */
+  /** The API key that sent the alerts (§6.1), or null for the relay itself (manual sync). */
   caller: { role: 'intake' | 'admin'; keyId: string } | null;
-  /** The Idempotency-Key header, when sent. */
-  idempotencyKey?: string;
+  /** ids to give the records (the manual sync names its test alert before queueing it) */
+  ids?: string[];
 }
 
 export interface IntakeResult {
@@ -81,41 +53,27 @@ export class AlertIntake {
   constructor(private readonly deps: AlertIntakeDeps) {
     this.now = deps.now ?? Date.now;
     // groups of about one batch request: several in flight keep the web process and Redis both busy
-    this.writes = new GroupCommit((items) => this.write(items), 100);
+    this.writes = new GroupCommit((requests) => this.write(requests), 100);
   }
 
-  async acceptOne(body: unknown, context: IntakeContext): Promise<IntakeResult> {
-    const input = parseInput(alertInputSchema, body);
-    input.idempotencyKey = headerKey(context) ?? input.idempotencyKey;
-    const [result] = await this.accept([input], context);
-    return result!;
+  /** An id for a record intake will write (see IntakeContext.ids). */
+  newId(): string {
+    return newAlertId();
   }
 
-  /** A header key on a batch becomes `<key>#<index>` for items without their own key. */
-  async acceptBatch(body: unknown, context: IntakeContext): Promise<IntakeResult[]> {
-    const { alerts: items } = parseInput(batchSchema, body);
-    const header = headerKey(context);
-    const inputs = items.map((item, index) => {
-      try {
-        const input = parseInput(alertInputSchema, item);
-        input.idempotencyKey ??= header && derivedKey(header, index);
-        return input;
-      } catch (error) {
-        throw atIndex(error, index);
-      }
-    });
-    return this.accept(inputs, context);
-  }
-
-  /** Validation (per request, all-or-nothing) here; the writes are grouped with other requests'. */
-  private async accept(inputs: AlertInput[], context: IntakeContext): Promise<IntakeResult[]> {
+  /** One request's alerts, in order; refused whole if any is. The writes are grouped with other requests'. */
+  async accept(inputs: AlertInput[], context: IntakeContext): Promise<IntakeResult[]> {
     const apiKeyId = context.caller?.keyId ?? null;
     const now = this.now();
-    const byRef = new Map<string, IntakeSubscription>();
-    const items = inputs.map((input, index) => {
+    // each distinct reference looked up once, all at once
+    const refs = [...new Set(inputs.map((input) => input.subscription))];
+    const found = await Promise.all(refs.map((ref) => this.deps.subscriptions.findForIntake(ref)));
+    const byRef = new Map(refs.map((ref, i) => [ref, found[i]]));
+    const items = inputs.map((input, index): IntakeItem => {
       try {
-        const subscription = this.findSubscription(input.subscription, byRef);
-        return { row: this.toRow(input, subscription, apiKeyId, now), subscription };
+        const subscription = byRef.get(input.subscription);
+        if (!subscription) throw notFound(`No subscription ${JSON.stringify(input.subscription)}.`);
+        return { row: this.toRow(input, subscription, apiKeyId, now, context.ids?.[index]), subscription };
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
@@ -129,7 +87,7 @@ export class AlertIntake {
 
   /** One group commit: the records in one transaction, then their jobs in one round trip. */
   private async write(requests: IntakeItem[][]) {
-    const outcomes = this.deps.alerts.insertUnlessRepeated(
+    const outcomes = await this.deps.alerts.insertUnlessRepeated(
       requests.map((items) => items.map((item) => item.row)),
       this.now() - IDEMPOTENCY_WINDOW_MS,
     );
@@ -141,7 +99,7 @@ export class AlertIntake {
         QUEUE_WRITE_TIMEOUT_MS,
       );
     } catch {
-      this.deps.alerts.deleteMany(fresh.map((row) => row.id));
+      await this.deps.alerts.deleteMany(fresh.map((row) => row.id));
       throw unavailable('The queue (Redis) cannot take the alert right now; nothing was stored. Try again.', 1);
     }
     return outcomes.map((outcome, i) => {
@@ -183,18 +141,7 @@ export class AlertIntake {
     return deliveries;
   }
 
-  /** Looked up once per distinct reference in a request. */
-  private findSubscription(ref: string, byRef: Map<string, IntakeSubscription>): IntakeSubscription {
-    let subscription = byRef.get(ref);
-    if (!subscription) {
-      subscription = this.deps.subscriptions.findForIntake(ref);
-      if (!subscription) throw notFound(`No subscription ${JSON.stringify(ref)}.`);
-      byRef.set(ref, subscription);
-    }
-    return subscription;
-  }
-
-  private toRow(input: AlertInput, subscription: IntakeSubscription, apiKeyId: string | null, now: number): AlertRow {
+  private toRow(input: AlertInput, subscription: IntakeSubscription, apiKeyId: string | null, now: number, id = newAlertId()): AlertRow {
     const recipient = input.recipient ?? subscription.recipient;
     if (!recipient) {
       throw new AppError(
@@ -203,24 +150,25 @@ export class AlertIntake {
         `Neither the alert nor subscription ${subscription.id} names a recipient (designated member).`,
       );
     }
-    const { title, text, severity, fields, link } = input;
-    const message = { title, text, severity, fields, link };
     return {
-      id: newAlertId(),
+      id,
       subscriptionId: subscription.id,
-      transfer: input.transfer as TransferKind,
+      transfer: input.transfer,
       status: 'queued',
       attempts: 0,
       tokenSource: null,
       recipient,
-      message,
+      message: input.message,
       slackChannel: null,
       slackTs: null,
       errorCode: null,
       errorMessage: null,
       apiKeyId,
       idempotencyKey: input.idempotencyKey ?? null,
-      payloadHash: input.idempotencyKey === undefined ? null : payloadHash({ subscriptionId: subscription.id, recipient, transfer: input.transfer, message }),
+      payloadHash:
+        input.idempotencyKey === undefined
+          ? null
+          : payloadHash({ subscriptionId: subscription.id, recipient, transfer: input.transfer, message: input.message }),
       createdAt: now,
       updatedAt: now,
       deliveredAt: null,
@@ -236,24 +184,10 @@ function payloadHash(payload: Record<string, unknown>): string {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-function headerKey(context: IntakeContext): string | undefined {
-  if (context.idempotencyKey === undefined) return undefined;
-  const parsed = idempotencyKeySchema.safeParse(context.idempotencyKey);
-  if (!parsed.success) {
-    throw new AppError('invalid_request', 400, 'The Idempotency-Key header must have 1 to 200 characters and no control characters.');
-  }
-  return parsed.data;
-}
-
-/** Prefix a batch item's error with its position, so the client knows which one to fix. */
-function atIndex(error: unknown, index: number): unknown {
-  if (!(error instanceof AppError)) return error;
-  const issues = error.issues?.map((issue) => ({ ...issue, path: ['alerts', index, ...issue.path] }));
-  return new AppError(error.code, error.status, `alerts[${index}]: ${error.message}`, issues);
 }

@@ -1,10 +1,11 @@
-import type { AlertRow, AlertStatus, TokenSource } from '../db/schema.js';
+import type { AlertStatus, TokenSource, Transfer } from '../domain.js';
+import type { AlertRow } from '../db/rows.js';
 
-/** An alert record as every API and page shows it (SPEC §3). */
+/** An alert record as every API and page shows it (docs/contract.md §3). */
 export interface AlertView {
   id: string;
   subscriptionId: string;
-  transfer: 'initial' | 'ongoing';
+  transfer: Transfer;
   status: AlertStatus;
   attempts: number;
   tokenSource: TokenSource | null;

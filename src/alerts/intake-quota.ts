@@ -16,7 +16,7 @@ export interface IntakeQuota {
 export function createIntakeQuota(redis: Redis, options: { keyPrefix: string; perMinute: number }): IntakeQuota {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
-    keyPrefix: `${options.keyPrefix}:intake-quota`,
+    keyPrefix: options.keyPrefix,
     points: options.perMinute,
     duration: 60,
     rejectIfRedisNotReady: true,

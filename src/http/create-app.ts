@@ -3,7 +3,8 @@ import type { AlertIntake } from '../alerts/alert-intake.js';
 import type { AlertQueries } from '../alerts/alert-queries.js';
 import type { SubscriptionService } from '../subscriptions/subscription-service.js';
 import type { Logger } from '../lib/logger.js';
-import type { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import type { AlertStore, SubscriptionStore } from '../db/stores.js';
+import type { AlertLifecycle } from '../alerts/alert-lifecycle.js';
 import type { Installer } from '../slack/oauth/installer.js';
 import { once } from '../lib/once.js';
 import { requireAdmin } from './admin-auth.js';
@@ -13,7 +14,6 @@ import { Csrf } from './pages/csrf.js';
 import { pageRoutes, type PageDeps } from './pages/subscription-pages.js';
 import { apiHeaders, securityHeaders } from './security-headers.js';
 import type { AlertQueues } from '../queues/alert-queues.js';
-import type { AlertStore } from '../alerts/alert-store.js';
 import type { ManualSync } from '../subscriptions/manual-sync.js';
 import { apiKeyAuth, requireAdminKeyOrPassword } from './auth.js';
 import { refuseCrossSite } from './same-site.js';
@@ -34,9 +34,10 @@ export interface AppDeps {
   intake: AlertIntake;
   queries: AlertQueries;
   health: HealthChecks;
-  metrics: () => Promise<string>;
+  metrics: { contentType: string; render(): Promise<string> };
   queues: AlertQueues;
   alerts: AlertStore;
+  lifecycle: AlertLifecycle;
   sync: ManualSync;
   /** derives the CSRF key and the API keys' ids */
   secret: Buffer;
@@ -75,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
   // Bull Board is loaded when first opened: until then the web process does not carry its ≈ 14 MB.
   const dashboard = once(async () => {
     const { dashboardRouter } = await import('./dashboard.js');
-    return dashboardRouter(DASHBOARD_PATH, deps.queues, (ids) => ids.forEach((id) => deps.alerts.markRetried(id)));
+    return dashboardRouter(DASHBOARD_PATH, deps.queues, (ids) => deps.lifecycle.retried(ids));
   });
   // Basic auth is resent by browsers on forged requests too: nothing that changes state may come cross-site.
   app.use(DASHBOARD_PATH, headers.dashboard, refuseCrossSite, admin, async (req, res, next) => (await dashboard())(req, res, next));
@@ -84,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin, csrf }));
 
   app.get('/metrics', requireAdminKeyOrPassword(auth.adminKey, admin), async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(await deps.metrics());
+    res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());
   });
 
   app.use(

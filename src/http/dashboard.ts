@@ -19,10 +19,10 @@ const DESCRIPTIONS = {
 /**
  * Bull Board for both delivery queues. Jobs carry ids and the message, never a token, so nothing
  * here can show a secret; failed jobs can be retried (the worker then delivers them as usual), and
- * their records go back to `queued` (SPEC §3). Watching Bull Board's own retry routes does that at
+ * their records go back to `queued` (docs/contract.md §3). Watching Bull Board's own retry routes does that at
  * no cost, where following BullMQ's event stream would cost the web process CPU on every alert.
  */
-export function dashboardRouter(basePath: string, queues: AlertQueues, onRetried: (jobIds: string[]) => void): Router {
+export function dashboardRouter(basePath: string, queues: AlertQueues, onRetried: (jobIds: string[]) => Promise<void>): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
@@ -38,7 +38,7 @@ export function dashboardRouter(basePath: string, queues: AlertQueues, onRetried
     (req, res, next) => {
       const params = req.params as Record<string, string>;
       res.on('finish', () => {
-        if (res.statusCode >= 200 && res.statusCode < 300) retried(params).then(onRetried, () => {});
+        if (res.statusCode >= 200 && res.statusCode < 300) retried(params).then(onRetried).catch(() => {});
       });
       next();
     };

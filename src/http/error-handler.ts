@@ -1,10 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, invalidRequest } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
+import { DatabaseUnavailableError } from '../db/stores.js';
 
 /**
  * The one place that maps errors to HTTP: AppErrors keep their code and status; body-parser and
- * database-busy errors get their SPEC §5 codes; anything else is a 500 without internals.
+ * database-unavailable errors get their docs/contract.md §5 codes; anything else is a 500 without
+ * internals.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
@@ -32,8 +34,8 @@ function toAppError(error: unknown): AppError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return invalidRequest('The body must be UTF-8 JSON.');
   }
-  if (e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED' || e?.code === 'SQLITE_BUSY_SNAPSHOT') {
-    return new AppError('unavailable', 503, 'The database is busy; try again shortly.');
+  if (error instanceof DatabaseUnavailableError) {
+    return new AppError('unavailable', 503, 'The database cannot take the request right now; try again shortly.', undefined, 1);
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return invalidRequest('The request could not be read.');

@@ -1,12 +1,18 @@
 import type { Redis } from 'ioredis';
-import type { AlertStore } from '../alerts/alert-store.js';
+import promClient, { type Metric } from 'prom-client';
+import { TRANSFERS } from '../domain.js';
+import type { AlertStore } from '../db/stores.js';
+import type { RedisKeys } from '../limits/redis-keys.js';
 import type { AlertQueues } from '../queues/alert-queues.js';
-import { QUEUE_NAMES, TRANSFER_KINDS } from '../queues/names.js';
+import { QUEUE_NAMES } from '../queues/names.js';
+
+const { Counter, Gauge, Registry } = promClient;
 
 /**
- * /metrics in Prometheus text format. Counters come from the durable records in SQLite, so they
- * are exact and the same whichever web process is scraped; queue depth from BullMQ; Slack 429s
- * from a counter the workers keep in Redis. Labels carry subscription ids, never names or tokens.
+ * /metrics in Prometheus text format (prom-client). The alert counters are counted from the
+ * durable records at each scrape, so they are exact and the same whichever web process is
+ * scraped; queue depth comes from BullMQ; Slack 429s from a counter the workers keep in Redis.
+ * Labels carry subscription ids and error codes (already typed on entry), never names or tokens.
  */
 
 const LATENCY_BOUNDS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000];
@@ -16,54 +22,85 @@ export interface MetricsDeps {
   alerts: AlertStore;
   queues: AlertQueues;
   redis: Redis;
-  keyPrefix: string;
+  keys: RedisKeys;
 }
 
-export async function renderMetrics(deps: MetricsDeps): Promise<string> {
-  const out: string[] = [];
-  const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) =>
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+export class RelayMetrics {
+  private readonly registry = new Registry();
+  private readonly accepted = new Counter({ name: 'relay_alerts_accepted_total', help: 'Alerts accepted (202), by subscription.', labelNames: ['subscription'], registers: [this.registry] });
+  private readonly delivered = new Counter({ name: 'relay_alerts_delivered_total', help: 'Alerts delivered to Slack, by subscription.', labelNames: ['subscription'], registers: [this.registry] });
+  private readonly failed = new Counter({
+    name: 'relay_alerts_failed_total',
+    help: 'Alerts failed for good, by subscription and reason (Slack error code).',
+    labelNames: ['subscription', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly queueJobs = new Gauge({ name: 'relay_queue_jobs', help: 'Jobs in each delivery queue, by state.', labelNames: ['queue', 'state'], registers: [this.registry] });
+  private readonly rateLimited = new Counter({ name: 'relay_slack_rate_limited_total', help: 'Slack answers of HTTP 429 (rate limited).', registers: [this.registry] });
+  private readonly redisUp = new Gauge({ name: 'relay_redis_up', help: 'Whether Redis answered this scrape.', registers: [this.registry] });
+  private latency = { cumulative: LATENCY_BOUNDS_MS.map(() => 0), sumMs: 0, count: 0 };
+  /** scrapes one at a time: each one resets and refills the same metrics */
+  private scraping: Promise<string> = Promise.resolve('');
 
-  const counts = deps.alerts.countsByOutcome();
-  const accepted = new Map<string, number>();
-  const delivered = new Map<string, number>();
-  for (const row of counts) {
-    accepted.set(row.subscriptionId, (accepted.get(row.subscriptionId) ?? 0) + row.count);
-    if (row.status === 'delivered') delivered.set(row.subscriptionId, (delivered.get(row.subscriptionId) ?? 0) + row.count);
-  }
-  family('relay_alerts_accepted_total', 'counter', 'Alerts accepted (202), by subscription.');
-  for (const [id, n] of accepted) out.push(`relay_alerts_accepted_total{subscription="${label(id)}"} ${n}`);
-  family('relay_alerts_delivered_total', 'counter', 'Alerts delivered to Slack, by subscription.');
-  for (const [id, n] of delivered) out.push(`relay_alerts_delivered_total{subscription="${label(id)}"} ${n}`);
-  family('relay_alerts_failed_total', 'counter', 'Alerts failed for good, by subscription and reason (Slack error code).');
-  for (const row of counts.filter((r) => r.status === 'failed')) {
-    out.push(`relay_alerts_failed_total{subscription="${label(row.subscriptionId)}",reason="${label(row.errorCode ?? 'unknown')}"} ${row.count}`);
+  constructor(private readonly deps: MetricsDeps) {
+    this.registry.registerMetric(this.latencyHistogram());
   }
 
-  const latency = deps.alerts.latencyHistogram(LATENCY_BOUNDS_MS);
-  family('relay_delivery_latency_seconds', 'histogram', 'Time from acceptance to Slack answering ok.');
-  LATENCY_BOUNDS_MS.forEach((bound, i) => out.push(`relay_delivery_latency_seconds_bucket{le="${bound / 1000}"} ${latency.cumulative[i]}`));
-  out.push(`relay_delivery_latency_seconds_bucket{le="+Inf"} ${latency.count}`);
-  out.push(`relay_delivery_latency_seconds_sum ${latency.sumMs / 1000}`, `relay_delivery_latency_seconds_count ${latency.count}`);
+  readonly contentType = this.registry.contentType;
 
-  try {
-    const [rateLimited, ...jobCounts] = await Promise.all([
-      deps.redis.get(`${deps.keyPrefix}:metrics:slack-429`),
-      ...TRANSFER_KINDS.map((kind) => deps.queues.byKind[kind].getJobCounts(...JOB_STATES)),
-    ]);
-    family('relay_queue_jobs', 'gauge', 'Jobs in each delivery queue, by state.');
-    TRANSFER_KINDS.forEach((kind, i) => {
-      for (const state of JOB_STATES) out.push(`relay_queue_jobs{queue="${QUEUE_NAMES[kind]}",state="${state}"} ${jobCounts[i]![state] ?? 0}`);
-    });
-    family('relay_slack_rate_limited_total', 'counter', 'Slack answers of HTTP 429 (rate limited).');
-    out.push(`relay_slack_rate_limited_total ${Number(rateLimited ?? 0)}`);
-    family('relay_redis_up', 'gauge', 'Whether Redis answered this scrape.');
-    out.push('relay_redis_up 1');
-  } catch {
-    family('relay_redis_up', 'gauge', 'Whether Redis answered this scrape.');
-    out.push('relay_redis_up 0');
+  render(): Promise<string> {
+    this.scraping = this.scraping.catch(() => '').then(() => this.scrape());
+    return this.scraping;
   }
-  return `${out.join('\n')}\n`;
+
+  private async scrape(): Promise<string> {
+    const [counts, latency] = await Promise.all([this.deps.alerts.countsByOutcome(), this.deps.alerts.latencyHistogram(LATENCY_BOUNDS_MS)]);
+    this.registry.resetMetrics();
+    for (const row of counts) {
+      this.accepted.inc({ subscription: row.subscriptionId }, row.count);
+      if (row.status === 'delivered') this.delivered.inc({ subscription: row.subscriptionId }, row.count);
+      if (row.status === 'failed') this.failed.inc({ subscription: row.subscriptionId, reason: row.errorCode ?? 'unknown' }, row.count);
+    }
+    this.latency = latency;
+    try {
+      const [rateLimited, ...jobCounts] = await Promise.all([
+        this.deps.redis.get(this.deps.keys.slack429Count),
+        ...TRANSFERS.map((transfer) => this.deps.queues.byKind[transfer].getJobCounts(...JOB_STATES)),
+      ]);
+      TRANSFERS.forEach((transfer, i) => {
+        for (const state of JOB_STATES) this.queueJobs.set({ queue: QUEUE_NAMES[transfer], state }, jobCounts[i]![state] ?? 0);
+      });
+      this.rateLimited.inc(Number(rateLimited ?? 0));
+      this.redisUp.set(1);
+    } catch {
+      this.redisUp.set(0);
+    }
+    return this.registry.metrics();
+  }
+
+  /** Delivered alerts' latency, accepted → Slack ok: a histogram whose buckets are counted by the database. */
+  private latencyHistogram(): Metric {
+    const name = 'relay_delivery_latency_seconds';
+    const help = 'Time from acceptance to Slack answering ok.';
+    return {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      collect: () => {},
+      reset: () => {},
+      get: async () => ({
+        name,
+        help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [
+          ...LATENCY_BOUNDS_MS.map((bound, i) => ({ metricName: `${name}_bucket`, labels: { le: bound / 1000 }, value: this.latency.cumulative[i] ?? 0 })),
+          { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: this.latency.count },
+          { metricName: `${name}_sum`, labels: {}, value: this.latency.sumMs / 1000 },
+          { metricName: `${name}_count`, labels: {}, value: this.latency.count },
+        ],
+      }),
+    } as unknown as Metric;
+  }
 }
-
-const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

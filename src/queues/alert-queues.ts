@@ -1,19 +1,20 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config, TransferKind } from '../config.js';
+import type { Config } from '../config.js';
+import { TRANSFERS, type Transfer } from '../domain.js';
 import { withTimeout } from '../lib/with-timeout.js';
-import { QUEUE_NAMES, TRANSFER_KINDS } from './names.js';
+import { QUEUE_NAMES } from './names.js';
 import { deliveryJobName, type DeliveryJob } from './delivery-job.js';
 
 export interface QueuedDelivery extends DeliveryJob {
-  transfer: TransferKind;
+  transfer: Transfer;
   /** wait this long before the job may start (its subscription's reserved window) */
   delayMs?: number;
 }
 
 /** The producer side of both delivery queues. */
 export class AlertQueues {
-  readonly byKind: Record<TransferKind, Queue>;
+  readonly byKind: Record<Transfer, Queue>;
   private readonly jobOptions: JobsOptions;
 
   constructor(
@@ -37,13 +38,13 @@ export class AlertQueues {
 
   /** One job per alert, id = alert id, so a re-enqueue of the same alert never doubles it. */
   async add(deliveries: QueuedDelivery[]): Promise<void> {
-    const jobs: Record<TransferKind, Parameters<Queue['addBulk']>[0]> = { initial: [], ongoing: [] };
+    const jobs: Record<Transfer, Parameters<Queue['addBulk']>[0]> = { initial: [], ongoing: [] };
     for (const { transfer, delayMs, ...data } of deliveries) {
       const opts: JobsOptions = { ...this.jobOptions, jobId: data.alertId };
       if (delayMs) opts.delay = delayMs;
       jobs[transfer].push({ name: deliveryJobName(data), data, opts });
     }
-    for (const kind of TRANSFER_KINDS) if (jobs[kind].length > 0) await this.byKind[kind].addBulk(jobs[kind]);
+    for (const kind of TRANSFERS) if (jobs[kind].length > 0) await this.byKind[kind].addBulk(jobs[kind]);
   }
 
   /**
@@ -57,7 +58,7 @@ export class AlertQueues {
   }
 
   /** The Redis key of a job's hash (BullMQ's `<prefix>:<queue>:<id>`). */
-  jobKey(kind: TransferKind, jobId: string): string {
+  jobKey(kind: Transfer, jobId: string): string {
     return this.byKind[kind].toKey(jobId);
   }
 

@@ -1,23 +1,11 @@
 import { z } from 'zod';
+import { alertMessageSchema } from '../domain.js';
 
 /**
- * What a delivery job carries: ids and the message, never a token (the worker reads and decrypts
- * the token at delivery time). Defined once, parsed again by the worker before use.
+ * What a delivery job carries: ids, the member and the message, never a token (the worker reads
+ * and decrypts the token at delivery time). Defined once, for the producer and the worker, which
+ * parses it again before use.
  */
-
-export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
-
-export const alertMessageSchema = z.object({
-  title: z.string().trim().min(1).max(150).optional(),
-  text: z.string().min(1).max(4000).refine((text) => text.trim() !== '', 'must not be blank'),
-  severity: z.enum(SEVERITIES).default('info'),
-  fields: z
-    .record(z.string().min(1).max(50), z.string().max(500))
-    .refine((fields) => Object.keys(fields).length <= 10, 'at most 10 fields')
-    .optional(),
-  link: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-});
-
 export const deliveryJobSchema = z.object({
   alertId: z.string().min(1),
   subscriptionId: z.string().min(1),

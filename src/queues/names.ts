@@ -1,9 +1,7 @@
-import type { TransferKind } from '../config.js';
+import type { Transfer } from '../domain.js';
 
-/** The two delivery queues (SPEC §4). Shared by producer, workers and Bull Board; never renamed. */
-export const QUEUE_NAMES: Record<TransferKind, string> = {
+/** The two delivery queues (docs/contract.md §4). Shared by producer, workers and Bull Board; never renamed. */
+export const QUEUE_NAMES: Record<Transfer, string> = {
   initial: 'alerts-initial',
   ongoing: 'alerts-ongoing',
 };
-
-export const TRANSFER_KINDS: readonly TransferKind[] = ['initial', 'ongoing'];

@@ -1,13 +1,13 @@
 import type { KnownBlock } from '@slack/web-api';
-import type { AlertMessage } from '../db/schema.js';
+import type { AlertMessage, Severity } from '../domain.js';
 
 /**
- * An alert as Block Kit (SPEC §3): a header with the title, the severity as emoji and word in a
+ * An alert as Block Kit (docs/contract.md §3): a header with the title, the severity as emoji and word in a
  * context block (Block Kit has no colours), the text in sections of at most 3,000 characters,
  * the fields, the link; and the plain text as the notification fallback.
  */
 
-const SEVERITY_LABEL: Record<AlertMessage['severity'], { emoji: string; word: string }> = {
+const SEVERITY_LABEL: Record<Severity, { emoji: string; word: string }> = {
   info: { emoji: ':information_source:', word: 'Info' },
   warning: { emoji: ':warning:', word: 'Warning' },
   error: { emoji: ':x:', word: 'Error' },

@@ -1,9 +1,9 @@
-import type { SlackClient } from './client-factory.js';
-import { permanentFailure, type SlackFailure } from './classify-error.js';
+import { DeliveryFailure, permanentFailure } from './errors.js';
+import type { SlackSession } from './gateway.js';
 import { TimeoutError, withTimeout } from '../lib/with-timeout.js';
 
 /**
- * Finds the designated member and their DM channel (SPEC §3): a user id is used as it is, an
+ * Finds the designated member and their DM channel (docs/contract.md §3): a user id is used as it is, an
  * e-mail goes to users.lookupByEmail, anything else is matched against users.list on name,
  * display name or real name, ignoring case. Answers are cached per workspace scope, because
  * users.list is a heavy, tightly rate-limited call and an alert storm repeats the same member.
@@ -11,13 +11,6 @@ import { TimeoutError, withTimeout } from '../lib/with-timeout.js';
 
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-/** A delivery outcome decided by the relay itself rather than read from a Slack error. */
-export class DeliveryFailure extends Error {
-  constructor(readonly failure: SlackFailure) {
-    super(failure.message);
-  }
-}
 
 interface Entry {
   value: string;
@@ -41,18 +34,18 @@ export class MemberDirectory {
     } = {},
   ) {}
 
-  /** `scope` separates workspaces and token sources, e.g. `${subscriptionId}:${source}`. */
-  async userId(client: SlackClient, scope: string, recipient: string): Promise<string> {
+  /** Answers are cached per session scope: one workspace and token source. */
+  async userId(slack: SlackSession, recipient: string): Promise<string> {
     const trimmed = recipient.trim();
     if (USER_ID.test(trimmed)) return trimmed;
-    return this.cached(`u\0${scope}\0${trimmed.toLowerCase()}`, () =>
-      EMAIL.test(trimmed) ? this.byEmail(client, trimmed) : this.byName(client, trimmed),
+    return this.cached(`u\0${slack.scope}\0${trimmed.toLowerCase()}`, () =>
+      EMAIL.test(trimmed) ? this.byEmail(slack, trimmed) : this.byName(slack, trimmed),
     );
   }
 
-  async dmChannel(client: SlackClient, scope: string, userId: string): Promise<string> {
-    return this.cached(`c\0${scope}\0${userId}`, async () => {
-      const result = await client.conversations.open({ users: userId });
+  async dmChannel(slack: SlackSession, userId: string): Promise<string> {
+    return this.cached(`c\0${slack.scope}\0${userId}`, async () => {
+      const result = await slack.call('conversations.open', { users: userId });
       const id = result.channel?.id;
       if (!id) throw new DeliveryFailure(permanentFailure('channel_not_found'));
       return id;
@@ -64,8 +57,8 @@ export class MemberDirectory {
     for (const key of this.cache.keys()) if (key.includes(`\0${scope}\0`)) this.cache.delete(key);
   }
 
-  private async byEmail(client: SlackClient, email: string): Promise<string> {
-    const result = await client.users.lookupByEmail({ email });
+  private async byEmail(slack: SlackSession, email: string): Promise<string> {
+    const result = await slack.call('users.lookupByEmail', { email });
     const id = result.user?.id;
     if (!id) throw new DeliveryFailure(permanentFailure('users_not_found'));
     return id;
@@ -76,7 +69,7 @@ export class MemberDirectory {
    * repeated cursor, more than 50 pages, more than 30 s) fails the lookup `member_lookup_failed`,
    * so it cannot hold a worker slot for ever.
    */
-  private async byName(client: SlackClient, name: string): Promise<string> {
+  private async byName(slack: SlackSession, name: string): Promise<string> {
     const wanted = name.replace(/^@/, '').toLowerCase();
     const maxPages = this.options.maxPages ?? 50;
     const timeoutMs = this.options.lookupTimeoutMs ?? 30_000;
@@ -88,7 +81,7 @@ export class MemberDirectory {
       let cursor: string | undefined;
       for (let page = 1; ; page++) {
         if (stopped) throw lookupFailed('took too long');
-        const result = await client.users.list({ limit: 200, cursor });
+        const result = await slack.call('users.list', { limit: 200, cursor });
         for (const member of result.members ?? []) {
           if (member.deleted || !member.id) continue;
           const names = [member.name, member.profile?.display_name, member.real_name, member.profile?.real_name];

@@ -1,8 +1,8 @@
 import { isPlaceholder } from '../lib/vault.js';
-import type { TokenSource } from '../db/schema.js';
+import type { TokenSource } from '../domain.js';
 
 /**
- * SPEC §2, decided at delivery time: a stored OAuth access token wins; else the subscription's
+ * docs/contract.md §2, decided at delivery time: a stored OAuth access token wins; else the subscription's
  * bot token unless it is the placeholder; else nothing (the delivery fails `not_authorized`).
  * The OAuth token only ever goes to SLACK_API_URL, where it was issued; the bot token goes to the
  * subscription's apiUrl.

@@ -2,20 +2,22 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { EgressPolicy } from '../slack/egress-policy.js';
 import { AppError, notFound } from '../errors.js';
-import type { SubscriptionRow, InstallationRow, ThrottleSettings, LastSync } from '../db/schema.js';
+import type { LastSync, ThrottleSettings } from '../domain.js';
+import type { InstallationRow, SubscriptionRow } from '../db/rows.js';
+import { NameTakenError, type InstallationStore, type SubscriptionChanges, type SubscriptionStore } from '../db/stores.js';
 import { newSubscriptionId } from '../lib/ids.js';
 import { isPlaceholder, maskToken, PLACEHOLDER, type Vault } from '../lib/vault.js';
 import { parseInput } from '../lib/validation.js';
-import type { SubscriptionStore } from './subscription-store.js';
 import { definedOnly } from '../lib/defined-only.js';
 
 /**
- * Subscriptions (SPEC §1): validation, token sealing and masking, and the shape every API and page
+ * Subscriptions (docs/contract.md §1): validation, token sealing and masking, and the shape every API and page
  * shows. Saving never contacts Slack.
  */
 
 export interface SubscriptionServiceDeps {
   store: SubscriptionStore;
+  installations: InstallationStore;
   vault: Vault;
   config: Pick<Config, 'slack' | 'throttle'>;
   /** where an apiUrl may point (docs/contract.md §6.2) */
@@ -100,27 +102,26 @@ export class SubscriptionService {
     this.now = deps.now ?? Date.now;
   }
 
-  list(): SubscriptionView[] {
-    const installations = this.deps.store.installationsById();
-    return this.deps.store.list().map((row) => toView(row, installations.get(row.id)));
+  async list(): Promise<SubscriptionView[]> {
+    const [rows, installations] = await Promise.all([this.deps.store.list(), this.deps.installations.bySubscription()]);
+    return rows.map((row) => toView(row, installations.get(row.id)));
   }
 
-  get(id: string): SubscriptionView {
-    return this.view(this.require(id));
+  async get(id: string): Promise<SubscriptionView> {
+    return this.view(await this.require(id));
   }
 
-  require(id: string): SubscriptionRow {
-    const row = this.deps.store.get(id);
+  async require(id: string): Promise<SubscriptionRow> {
+    const row = await this.deps.store.get(id);
     if (!row) throw notFound(`No subscription ${JSON.stringify(id)}.`);
     return row;
   }
 
-  create(body: unknown): SubscriptionView {
+  async create(body: unknown): Promise<SubscriptionView> {
     const input = parseInput(createSchema, body);
     if (isMasked(input.apiToken)) throw maskedNotStored();
     const apiUrl = input.apiUrl === undefined ? this.deps.config.slack.apiUrl : this.deps.egress.checkApiUrl(input.apiUrl);
     const nameKey = input.name.toLowerCase();
-    this.assertNameFree(nameKey);
     const now = this.now();
     const row: SubscriptionRow = {
       id: newSubscriptionId(),
@@ -139,19 +140,17 @@ export class SubscriptionService {
       createdAt: now,
       updatedAt: now,
     };
-    this.insertUnique(() => this.deps.store.insert(row));
+    await unique(this.deps.store.insert(row));
     return this.view(row);
   }
 
-  update(id: string, body: unknown): SubscriptionView {
-    const current = this.require(id);
+  async update(id: string, body: unknown): Promise<SubscriptionView> {
+    const current = await this.require(id);
     const input = parseInput(updateSchema, body);
-    const changes: Partial<SubscriptionRow> = {};
+    const changes: SubscriptionChanges = {};
 
     if (input.name !== undefined && input.name !== current.name) {
-      const nameKey = input.name.toLowerCase();
-      if (nameKey !== current.nameKey) this.assertNameFree(nameKey);
-      Object.assign(changes, { name: input.name, nameKey });
+      Object.assign(changes, { name: input.name, nameKey: input.name.toLowerCase() });
     }
     if (input.version !== undefined) changes.version = input.version;
     if (input.clientId !== undefined) changes.clientId = input.clientId;
@@ -175,48 +174,42 @@ export class SubscriptionService {
 
     if (Object.keys(changes).length > 0) {
       changes.updatedAt = this.now();
-      this.insertUnique(() => this.deps.store.update(id, changes));
+      await unique(this.deps.store.update(id, changes));
     }
     return this.get(id);
   }
 
-  delete(id: string): void {
-    if (!this.deps.store.delete(id)) throw notFound(`No subscription ${JSON.stringify(id)}.`);
+  async delete(id: string): Promise<void> {
+    if (!(await this.deps.store.delete(id))) throw notFound(`No subscription ${JSON.stringify(id)}.`);
   }
 
-  /** Forget the stored OAuth token: the bot token applies again (SPEC §2). */
-  forgetAuthorization(id: string): void {
-    this.require(id);
-    if (this.deps.store.deleteInstallation(id)) {
-      this.deps.store.update(id, { reauthRequired: false, updatedAt: this.now() });
+  /** Forget the stored OAuth token: the bot token applies again (§2). */
+  async forgetAuthorization(id: string): Promise<void> {
+    await this.require(id);
+    if (await this.deps.installations.delete(id)) {
+      await this.deps.store.update(id, { reauthRequired: false, updatedAt: this.now() });
     }
   }
 
-  view(row: SubscriptionRow): SubscriptionView {
-    return toView(row, this.deps.store.getInstallation(row.id));
+  async view(row: SubscriptionRow): Promise<SubscriptionView> {
+    return toView(row, await this.deps.installations.get(row.id));
   }
 
   private sealToken(token: string): Pick<SubscriptionRow, 'apiTokenSealed' | 'apiTokenMask'> {
     const value = isPlaceholder(token) ? PLACEHOLDER : token;
     return { apiTokenSealed: this.deps.vault.seal(value), apiTokenMask: maskToken(value) };
   }
-
-  private assertNameFree(nameKey: string): void {
-    if (this.deps.store.findByNameKey(nameKey)) throw nameTaken();
-  }
-
-  /** The unique index is the final word when two requests race for one name. */
-  private insertUnique(write: () => void): void {
-    try {
-      write();
-    } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken();
-      throw error;
-    }
-  }
 }
 
-const nameTaken = () => new AppError('name_taken', 409, 'A subscription with this name already exists.');
+/** The unique index is the final word when two requests race for one name. */
+async function unique(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (error instanceof NameTakenError) throw new AppError('name_taken', 409, 'A subscription with this name already exists.');
+    throw error;
+  }
+}
 
 function mergeThrottle(
   base: ThrottleSettings,

@@ -11,6 +11,8 @@ import { startWeb, type WebProcess } from '../../src/server.js';
 import { startWorker, type WorkerProcess } from '../../workers/worker.js';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
 import { freePort } from './redis-server.js';
+import type { Stores } from '../../src/db/stores.js';
+import Database from 'better-sqlite3';
 import { apiClient, createSubscription, waitForAlert, type Api } from './api-client.js';
 
 /**
@@ -33,6 +35,10 @@ export interface TestRelay {
   spareApiPort: number;
   logFile: string;
   api: Api;
+  /** the web process's stores (whichever database the relay uses) */
+  stores: Stores;
+  /** every pending OAuth state expires now */
+  expireOAuthStates(): Promise<void>;
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
   waitForAlert(id: string, statuses?: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<WorkerProcess>;
@@ -112,6 +118,15 @@ export async function startTestRelay(
     spareApiPort,
     logFile,
     api,
+    stores: web.services.stores,
+    async expireOAuthStates() {
+      const sqlite = new Database(config.databasePath);
+      try {
+        sqlite.prepare('update oauth_states set expires_at = ?').run(Date.now() - 1);
+      } finally {
+        sqlite.close();
+      }
+    },
     startWorker: spawnWorker,
     async spawnWorkerProcess() {
       const child = spawn(process.execPath, ['dist/workers/worker.js'], {

@@ -136,11 +136,10 @@ describe('token precedence at delivery time', () => {
       const sub = await relay.createSubscription({ apiUrl: other.apiUrl, recipient: 'U0ALICE' });
       const oauthToken = 'xoxb-oauth-5555555555-oauthoauthoauth';
       const now = Date.now();
-      relay.web.core.db.$client
-        .prepare(
-          'insert into oauth_installations (subscription_id, team_id, team_name, access_token_sealed, created_at, updated_at) values (?, ?, ?, ?, ?, ?)',
-        )
-        .run(sub.id, 'T0SANDBOX', 'Sandbox', relay.web.core.vault.seal(oauthToken), now, now);
+      await relay.stores.installations.save({
+        subscriptionId: sub.id, teamId: 'T0SANDBOX', teamName: 'Sandbox', botUserId: null, scopes: null,
+        accessTokenSealed: relay.web.services.vault.seal(oauthToken), refreshTokenSealed: null, expiresAt: null, createdAt: now, updatedAt: now,
+      });
       const view = await relay.api('GET', `/api/v1/subscriptions/${sub.id}`);
       expect(view.body.authorization).toEqual({ method: 'oauth', status: 'OAuth Process Complete', team: { id: 'T0SANDBOX', name: 'Sandbox' } });
 

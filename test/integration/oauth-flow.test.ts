@@ -41,8 +41,7 @@ async function followCallback(browser: Browser, callback: URL) {
   return { status: res.status, text };
 }
 
-const installationCount = () =>
-  (relay.web.core.db.$client.prepare('select count(*) as n from oauth_installations').get() as { n: number }).n;
+const installationCount = async () => (await relay.stores.installations.bySubscription()).size;
 
 describe('OAuth 2.0 flow', () => {
   it('padlock → authorize → Authorization Complete → OAuth token preferred → DELETE → bot token again', async () => {
@@ -103,24 +102,24 @@ describe('OAuth refusals: a 4xx page, nothing stored, the existing authorisation
     const sub = await relay.createSubscription();
     const browser = admin();
     const callback = await authorize(browser, sub.id);
-    const before = installationCount();
+    const before = (await installationCount());
     callback.searchParams.set('state', 'forged-state-value');
     browser.cookies.set('slack-app-oauth-state', 'forged-state-value');
     const res = await followCallback(browser, callback);
     expect(res.status).toBe(400);
     expect(res.text).toContain('Authorization link not valid');
-    expect(installationCount()).toBe(before);
+    expect((await installationCount())).toBe(before);
   });
 
   it('refuses a callback without the state cookie (another browser)', async () => {
     const sub = await relay.createSubscription();
     const browser = admin();
     const callback = await authorize(browser, sub.id);
-    const before = installationCount();
+    const before = (await installationCount());
     const res = await followCallback(new Browser(), callback);
     expect(res.status).toBe(400);
     expect(res.text).toContain('another browser');
-    expect(installationCount()).toBe(before);
+    expect((await installationCount())).toBe(before);
     // the state was not spent by the refused attempt: the real browser still completes
     expect((await followCallback(browser, callback)).status).toBe(200);
   });
@@ -131,24 +130,24 @@ describe('OAuth refusals: a 4xx page, nothing stored, the existing authorisation
     const callback = await authorize(browser, sub.id);
     const cookie = browser.cookies.get('slack-app-oauth-state')!;
     expect((await followCallback(browser, callback)).status).toBe(200);
-    const stored = relay.web.core.subscriptions.getInstallation(sub.id);
+    const stored = (await relay.stores.installations.get(sub.id));
     browser.cookies.set('slack-app-oauth-state', cookie);
     const replay = await followCallback(browser, callback);
     expect(replay.status).toBe(400);
     expect(replay.text).toContain('already used');
-    expect(relay.web.core.subscriptions.getInstallation(sub.id)).toEqual(stored);
+    expect((await relay.stores.installations.get(sub.id))).toEqual(stored);
   });
 
   it('refuses an expired state', async () => {
     const sub = await relay.createSubscription();
     const browser = admin();
     const callback = await authorize(browser, sub.id);
-    relay.web.core.db.$client.prepare('update oauth_states set expires_at = ?').run(Date.now() - 1);
-    const before = installationCount();
+    await relay.expireOAuthStates();
+    const before = (await installationCount());
     const res = await followCallback(browser, callback);
     expect(res.status).toBe(400);
     expect(res.text).toContain('expired');
-    expect(installationCount()).toBe(before);
+    expect((await installationCount())).toBe(before);
   });
 
   it('refuses access_denied', async () => {
@@ -156,12 +155,12 @@ describe('OAuth refusals: a 4xx page, nothing stored, the existing authorisation
     const browser = admin();
     const callback = await authorize(browser, sub.id, 'deny');
     expect(callback.searchParams.get('error')).toBe('access_denied');
-    const before = installationCount();
+    const before = (await installationCount());
     const res = await followCallback(browser, callback);
     expect(res.status).toBe(403);
     expect(res.text).toContain('Authorization cancelled');
-    expect(installationCount()).toBe(before);
-    expect(relay.web.core.subscriptions.getInstallation(sub.id)).toBeUndefined();
+    expect((await installationCount())).toBe(before);
+    expect((await relay.stores.installations.get(sub.id))).toBeUndefined();
   });
 
   it('refuses a failed exchange (a code Slack does not know)', async () => {
@@ -172,7 +171,7 @@ describe('OAuth refusals: a 4xx page, nothing stored, the existing authorisation
     const res = await followCallback(browser, callback);
     expect(res.status).toBe(400);
     expect(res.text).toContain('invalid_code');
-    expect(relay.web.core.subscriptions.getInstallation(sub.id)).toBeUndefined();
+    expect((await relay.stores.installations.get(sub.id))).toBeUndefined();
   });
 
   it('the padlock needs the admin password, and a known subscription', async () => {

@@ -17,8 +17,14 @@ async function authorizedSubscription(): Promise<string> {
   const approved = await browser.postForm(`${relay.sandbox.url}/oauth/v2/authorize`, { ...formFields(await page.text()), decision: 'allow' });
   const callback = new URL(approved.headers.get('location')!);
   expect((await browser.get(`${relay.web.url}${callback.pathname}${callback.search}`)).status).toBe(200);
-  expect(relay.web.core.subscriptions.getInstallation(sub.id)?.refreshTokenSealed).toBeTruthy();
+  expect((await relay.stores.installations.get(sub.id))?.refreshTokenSealed).toBeTruthy();
   return sub.id;
+}
+
+/** When the stored token expires, and when it was stored (its lifetime sets the refresh margin). */
+async function setExpiry(subscriptionId: string, expiresAt: number, updatedAt: number) {
+  const installation = (await relay.stores.installations.get(subscriptionId))!;
+  await relay.stores.installations.updateTokens(subscriptionId, { ...installation, expiresAt, updatedAt });
 }
 
 const refreshCalls = () => relay.sandbox.callsTo('oauth.v2.access').filter((c) => c.params.grant_type === 'refresh_token');
@@ -43,9 +49,7 @@ describe('OAuth token rotation with two workers', () => {
     await relay.startWorker();
     const id = await authorizedSubscription();
     // An hour-long token with a second left: inside the refresh margin.
-    relay.web.core.db.$client
-      .prepare('update oauth_installations set expires_at = ?, updated_at = ? where subscription_id = ?')
-      .run(Date.now() + 1000, Date.now() - 3600_000, id);
+    await setExpiry(id, Date.now() + 1000, Date.now() - 3600_000);
 
     const records = await sendMany(id, 20, 'before-expiry');
     expect(records.map((r) => r.status)).toEqual(Array(20).fill('delivered'));
@@ -62,9 +66,7 @@ describe('OAuth token rotation with two workers', () => {
     relay = await startTestRelay({ oauth: { rotateTokens: true, tokenTtlSeconds: 1 } });
     await relay.startWorker();
     const id = await authorizedSubscription();
-    relay.web.core.db.$client
-      .prepare('update oauth_installations set expires_at = ?, updated_at = ? where subscription_id = ?')
-      .run(Date.now() + 3600_000, Date.now(), id);
+    await setExpiry(id, Date.now() + 3600_000, Date.now());
     await new Promise((r) => setTimeout(r, 1200));
 
     const records = await sendMany(id, 20, 'after-expiry');

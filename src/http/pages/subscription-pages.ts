@@ -1,8 +1,9 @@
 import express, { Router, type Request, type Response } from 'express';
 import { OPERATOR, type AlertQueries } from '../../alerts/alert-queries.js';
-import type { AlertStore } from '../../alerts/alert-store.js';
-import type { ThrottleSettings } from '../../db/schema.js';
+import type { AlertStore } from '../../db/stores.js';
+import type { ThrottleSettings } from '../../domain.js';
 import { AppError } from '../../errors.js';
+import { ALERT_STATUSES, TRANSFERS } from '../../domain.js';
 import type { ManualSync } from '../../subscriptions/manual-sync.js';
 import type { SubscriptionService, SubscriptionView } from '../../subscriptions/subscription-service.js';
 import type { Csrf } from './csrf.js';
@@ -39,64 +40,65 @@ export function pageRoutes(deps: PageDeps): Router {
   const protect = deps.csrf.protect();
   const note = (req: Request) => NOTICES[String(req.query.notice ?? '')];
 
-  router.get('/', (req, res) => {
-    const counts: Record<string, number> = { queued: 0, delivering: 0, retrying: 0, delivered: 0, failed: 0 };
-    for (const row of deps.alerts.countsByOutcome()) counts[row.status] = (counts[row.status] ?? 0) + row.count;
-    sendPage(res, 200, 'Subscriptions', listPage(deps.subscriptions.list(), counts, note(req)));
+  router.get('/', async (req, res) => {
+    const counts: Record<string, number> = Object.fromEntries(ALERT_STATUSES.map((status) => [status, 0]));
+    for (const row of await deps.alerts.countsByOutcome()) counts[row.status] = (counts[row.status] ?? 0) + row.count;
+    sendPage(res, 200, 'Subscriptions', listPage(await deps.subscriptions.list(), counts, note(req)));
   });
 
   router.get('/subscriptions/new', (_req, res) => renderNew(res, defaultsToValues(deps.defaults), {}));
 
-  router.post('/subscriptions', form, protect, (req, res) => {
+  router.post('/subscriptions', form, protect, async (req, res) => {
     try {
-      const created = deps.subscriptions.create(fromForm(req.body));
+      const created = await deps.subscriptions.create(fromForm(req.body));
       res.redirect(303, `/subscriptions/${created.id}?notice=created`);
     } catch (error) {
       renderNew(res, req.body, fieldErrors(error), 400);
     }
   });
 
-  router.get('/subscriptions/:id', (req, res) => {
-    const sub = find(res, String(req.params.id));
-    if (sub) renderSettings(req, res, sub, toValues(sub), {});
+  router.get('/subscriptions/:id', async (req, res) => {
+    const sub = await find(res, String(req.params.id));
+    if (sub) await renderSettings(req, res, sub, toValues(sub), {});
   });
 
-  router.post('/subscriptions/:id', form, protect, (req, res) => {
-    const sub = find(res, String(req.params.id));
+  router.post('/subscriptions/:id', form, protect, async (req, res) => {
+    const sub = await find(res, String(req.params.id));
     if (!sub) return;
     try {
-      deps.subscriptions.update(sub.id, fromForm(req.body));
+      await deps.subscriptions.update(sub.id, fromForm(req.body));
       res.redirect(303, `/subscriptions/${sub.id}?notice=saved`);
     } catch (error) {
-      renderSettings(req, res, sub, req.body, fieldErrors(error), 400);
+      await renderSettings(req, res, sub, req.body, fieldErrors(error), 400);
     }
   });
 
   router.post('/subscriptions/:id/sync', form, protect, async (req, res) => {
-    const sub = find(res, String(req.params.id));
+    const sub = await find(res, String(req.params.id));
     if (!sub) return;
     await deps.sync.run(sub.id);
     res.redirect(303, `/subscriptions/${sub.id}?notice=synced`);
   });
 
-  router.post('/subscriptions/:id/authorization/delete', form, protect, (req, res) => {
-    const sub = find(res, String(req.params.id));
+  router.post('/subscriptions/:id/authorization/delete', form, protect, async (req, res) => {
+    const sub = await find(res, String(req.params.id));
     if (!sub) return;
-    deps.subscriptions.forgetAuthorization(sub.id);
+    await deps.subscriptions.forgetAuthorization(sub.id);
     res.redirect(303, `/subscriptions/${sub.id}?notice=forgotten`);
   });
 
-  router.post('/subscriptions/:id/delete', form, protect, (req, res) => {
-    const sub = find(res, String(req.params.id));
+  router.post('/subscriptions/:id/delete', form, protect, async (req, res) => {
+    const sub = await find(res, String(req.params.id));
     if (!sub) return;
-    deps.subscriptions.delete(sub.id);
+    await deps.subscriptions.delete(sub.id);
     res.redirect(303, '/?notice=deleted');
   });
 
-  function find(res: Response, id: string): SubscriptionView | null {
+  async function find(res: Response, id: string): Promise<SubscriptionView | null> {
     try {
-      return deps.subscriptions.get(id);
-    } catch {
+      return await deps.subscriptions.get(id);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'not_found')) throw error;
       messagePage(res, 404, { title: 'No such subscription', message: 'It may have been deleted.', next: { href: '/', label: 'Back to the subscriptions' } });
       return null;
     }
@@ -106,13 +108,13 @@ export function pageRoutes(deps: PageDeps): Router {
     sendPage(res, status, 'New subscription', subscriptionForm('/subscriptions', values, errors, deps.csrf.token(), 'Create subscription'));
   }
 
-  function renderSettings(req: Request, res: Response, sub: SubscriptionView, values: FormValues, errors: FieldErrors, status = 200) {
-    const alerts = deps.queries.list({ subscription: sub.id, limit: '20' }, OPERATOR);
+  async function renderSettings(req: Request, res: Response, sub: SubscriptionView, values: FormValues, errors: FieldErrors, status = 200) {
+    const alerts = await deps.queries.list({ subscription: sub.id, limit: '20' }, OPERATOR);
     const syncAlertId = sub.lastSync?.alertId;
     const page = settingsPage({
       sub,
       alerts,
-      syncAlert: syncAlertId ? safely(() => deps.queries.get(syncAlertId, OPERATOR)) : null,
+      syncAlert: syncAlertId ? await deps.queries.get(syncAlertId, OPERATOR).catch(() => null) : null,
       oauthConfigured: deps.oauthConfigured,
       form: subscriptionForm(`/subscriptions/${sub.id}`, values, errors, deps.csrf.token(), 'Save settings'),
       csrf: deps.csrf.token(),
@@ -124,15 +126,7 @@ export function pageRoutes(deps: PageDeps): Router {
   return router;
 }
 
-function safely<T>(read: () => T): T | null {
-  try {
-    return read();
-  } catch {
-    return null;
-  }
-}
-
-const KINDS = ['initial', 'ongoing'] as const;
+const KINDS = TRANSFERS;
 const LIMITS = ['limit', 'seconds', 'concurrency'] as const;
 
 /** Form fields (all strings) → the API's input shape; empty numbers are left out. */

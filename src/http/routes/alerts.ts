@@ -1,26 +1,28 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AlertIntake, IntakeContext } from '../../alerts/alert-intake.js';
 import type { AlertQueries } from '../../alerts/alert-queries.js';
+import { parseAlertBody, parseBatchBody } from '../formats/relay-alert.js';
 import { jsonBody } from '../json-body.js';
 
 /**
- * POST /api/v1/alerts and /api/v1/alerts/batch (SPEC §3, §5), as handler chains for the app to
- * mount flat, ahead of every router: intake is the hot path. A repeated idempotency key answers
- * 200 with the first answer.
+ * POST /api/v1/alerts and /api/v1/alerts/batch (docs/contract.md §3, §5), as handler chains for
+ * the app to mount flat, ahead of every router: intake is the hot path. A repeated idempotency key
+ * answers 200 with the first answer.
  */
 export function alertIntakeHandlers(intake: AlertIntake): { one: RequestHandler[]; batch: RequestHandler[] } {
   return {
     one: [
       ...jsonBody('64kb'),
       async (req, res) => {
-        const result = await intake.acceptOne(req.body, context(req, res));
-        res.status(result.repeated ? 200 : 202).json({ id: result.id, status: result.status });
+        const input = parseAlertBody(req.body, req.get('idempotency-key'));
+        const [result] = await intake.accept([input], context(res));
+        res.status(result!.repeated ? 200 : 202).json({ id: result!.id, status: result!.status });
       },
     ],
     batch: [
       ...jsonBody('8mb'),
       async (req, res) => {
-        const results = await intake.acceptBatch(req.body, context(req, res));
+        const results = await intake.accept(parseBatchBody(req.body, req.get('idempotency-key')), context(res));
         res.status(202).json({ alerts: results.map(({ id, status }) => ({ id, status })) });
       },
     ],
@@ -30,15 +32,15 @@ export function alertIntakeHandlers(intake: AlertIntake): { one: RequestHandler[
 /** GET /api/v1/alerts and /api/v1/alerts/:id. */
 export function alertRoutes(queries: AlertQueries): Router {
   const router = Router();
-  router.get('/', (req, res) => {
-    res.json({ alerts: queries.list(req.query, res.locals.caller!) });
+  router.get('/', async (req, res) => {
+    res.json({ alerts: await queries.list(req.query, res.locals.caller!) });
   });
-  router.get('/:id', (req, res) => {
-    res.json(queries.get(String(req.params.id), res.locals.caller!));
+  router.get('/:id', async (req: Request, res) => {
+    res.json(await queries.get(String(req.params.id), res.locals.caller!));
   });
   return router;
 }
 
-function context(req: Request, res: Response): IntakeContext {
-  return { caller: res.locals.caller!, idempotencyKey: req.get('idempotency-key') };
+function context(res: Response): IntakeContext {
+  return { caller: res.locals.caller! };
 }

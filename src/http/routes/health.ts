@@ -2,7 +2,7 @@ import { Router } from 'express';
 
 export interface HealthChecks {
   redis: () => Promise<'ok' | 'down' | 'memory_full'>;
-  database: () => boolean;
+  database: () => Promise<boolean>;
 }
 
 /** /healthz: the process answers. /readyz: Redis and the database answer too (no auth). */
@@ -12,7 +12,7 @@ export function healthRoutes(checks: HealthChecks): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [redis, database] = await Promise.all([checks.redis().catch(() => 'down' as const), safe(checks.database)]);
+    const [redis, database] = await Promise.all([checks.redis().catch(() => 'down' as const), checks.database().catch(() => false)]);
     const ready = redis === 'ok' && database;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
@@ -20,12 +20,4 @@ export function healthRoutes(checks: HealthChecks): Router {
     });
   });
   return router;
-}
-
-function safe(check: () => boolean): boolean {
-  try {
-    return check();
-  } catch {
-    return false;
-  }
 }

@@ -1,8 +1,8 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import slackOAuth from '@slack/oauth';
-import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
+import type { SubscriptionStore } from '../../db/stores.js';
 import { OAUTH_SCOPES, redirectUri, type Installer } from '../../slack/oauth/installer.js';
-import { remoteCode } from '../../slack/classify-error.js';
+import { remoteCode } from '../../slack/errors.js';
 import { messagePage, sendPage } from '../pages/layout.js';
 import type { Csrf } from '../pages/csrf.js';
 import { html } from '../pages/html.js';
@@ -29,7 +29,7 @@ export function oauthRoutes(deps: {
   const home = { href: '/', label: 'Back to the subscriptions' };
 
   /** The reason the padlock cannot start, as a page, or null when it can. */
-  const refusal = (res: Response, id: string): boolean => {
+  const refusal = async (res: Response, id: string): Promise<boolean> => {
     if (!deps.installer) {
       messagePage(res, 400, {
         title: 'OAuth is not configured',
@@ -40,7 +40,7 @@ export function oauthRoutes(deps: {
       });
       return true;
     }
-    if (!id || !deps.subscriptions.get(id)) {
+    if (!id || !(await deps.subscriptions.get(id))) {
       messagePage(res, 404, { title: 'No such subscription', message: 'Start OAuth from a subscription’s settings.', next: home });
       return true;
     }
@@ -48,9 +48,9 @@ export function oauthRoutes(deps: {
   };
 
   // A bookmarked or typed padlock link changes nothing: it shows the form that does.
-  router.get('/oauth/start', deps.requireAdmin, (req, res) => {
+  router.get('/oauth/start', deps.requireAdmin, async (req, res) => {
     const id = typeof req.query.subscription === 'string' ? req.query.subscription : '';
-    if (refusal(res, id)) return;
+    if (await refusal(res, id)) return;
     sendPage(res, 200, 'Authorize with Slack', html`<section class="card">
 <h1>Authorize with Slack</h1>
 <p>The relay will send you to Slack to approve its app for this subscription.</p>
@@ -60,7 +60,7 @@ ${padlockForm(id, deps.csrf.token())}
 
   router.post('/oauth/start', deps.requireAdmin, refuseCrossSite, express.urlencoded({ extended: false, limit: '4kb' }), deps.csrf.protect(), async (req, res) => {
     const id = typeof req.body?.subscription === 'string' ? (req.body.subscription as string) : '';
-    if (refusal(res, id)) return;
+    if (await refusal(res, id)) return;
     await deps.installer!.handleInstallPath(req, withSameSiteCookies(res), {}, {
       scopes: OAUTH_SCOPES,
       redirectUri: redirectUri(deps.publicUrl),
@@ -74,7 +74,7 @@ ${padlockForm(id, deps.csrf.token())}
     }
     await deps.installer.handleCallback(req, withSameSiteCookies(res), {
       beforeInstallation: async (options, _req, response) => {
-        if (options.metadata && deps.subscriptions.get(options.metadata)) return true;
+        if (options.metadata && (await deps.subscriptions.get(options.metadata))) return true;
         messagePage(response as never, 404, {
           title: 'Subscription not found',
           message: 'The subscription this authorization was started for no longer exists. Nothing was stored.',

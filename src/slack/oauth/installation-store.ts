@@ -1,5 +1,5 @@
-import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
-import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
+import type { Installation, InstallationQuery, InstallationStore as SlackInstallationStore } from '@slack/oauth';
+import type { InstallationStore } from '../../db/stores.js';
 import type { Vault } from '../../lib/vault.js';
 
 /**
@@ -7,9 +7,9 @@ import type { Vault } from '../../lib/vault.js';
  * the flow's metadata), with its tokens sealed. A new authorisation replaces the old one and
  * clears "Re-authorization required".
  */
-export class SubscriptionInstallationStore implements InstallationStore {
+export class SubscriptionInstallationStore implements SlackInstallationStore {
   constructor(
-    private readonly store: SubscriptionStore,
+    private readonly store: InstallationStore,
     private readonly vault: Vault,
     private readonly now: () => number = Date.now,
   ) {}
@@ -18,7 +18,7 @@ export class SubscriptionInstallationStore implements InstallationStore {
     const subscriptionId = installation.metadata;
     const bot = installation.bot;
     if (!subscriptionId || !bot?.token) throw new Error('the installation has no subscription or no bot token');
-    this.store.saveInstallation({
+    await this.store.save({
       subscriptionId,
       teamId: installation.team?.id ?? null,
       teamName: installation.team?.name ?? null,
@@ -33,7 +33,7 @@ export class SubscriptionInstallationStore implements InstallationStore {
   }
 
   async fetchInstallation(_query: InstallationQuery<boolean>): Promise<Installation> {
-    // The relay looks installations up by subscription (SubscriptionStore), never by team.
+    // The relay looks installations up by subscription, never by team.
     throw new Error('installations are looked up by subscription, not by team');
   }
 }

@@ -1,18 +1,17 @@
 import slackOAuth, { type InstallProvider as InstallProviderType } from '@slack/oauth';
 import type { Config } from '../../config.js';
-import type { Db } from '../../db/client.js';
+import type { Stores } from '../../db/stores.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
-import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
 import { slackClientOptions, slackLogger } from '../client-factory.js';
 import type { EgressPolicy } from '../egress-policy.js';
 import { SubscriptionInstallationStore } from './installation-store.js';
-import { SingleUseStateStore, STATE_TTL_MS } from './state-store.js';
+import { SingleUseStateStore, STATE_TTL_MS } from './single-use-state-store.js';
 
 const { InstallProvider } = slackOAuth;
 export type Installer = InstallProviderType;
 
-/** The scopes the relay needs (SPEC §2). */
+/** The scopes the relay needs (docs/contract.md §2). */
 export const OAUTH_SCOPES = ['chat:write', 'im:write', 'users:read', 'users:read.email'];
 
 export const redirectUri = (publicUrl: string) => `${publicUrl}/oauth/callback`;
@@ -24,8 +23,7 @@ export const redirectUri = (publicUrl: string) => `${publicUrl}/oauth/callback`;
  */
 export function createInstaller(deps: {
   config: Pick<Config, 'slack' | 'publicUrl'>;
-  db: Db;
-  subscriptions: SubscriptionStore;
+  stores: Pick<Stores, 'installations' | 'oauthStates'>;
   vault: Vault;
   logger: Logger;
   egress: EgressPolicy;
@@ -36,9 +34,9 @@ export function createInstaller(deps: {
     clientId: slack.oauth.clientId,
     clientSecret: slack.oauth.clientSecret,
     stateSecret: slack.oauth.stateSecret,
-    stateStore: new SingleUseStateStore(deps.db),
+    stateStore: new SingleUseStateStore(deps.stores.oauthStates),
     stateCookieExpirationSeconds: STATE_TTL_MS / 1000,
-    installationStore: new SubscriptionInstallationStore(deps.subscriptions, deps.vault),
+    installationStore: new SubscriptionInstallationStore(deps.stores.installations, deps.vault),
     directInstall: true,
     authorizationUrl: slack.authorizeUrl,
     installUrlOptions: { scopes: OAUTH_SCOPES, redirectUri: redirectUri(deps.config.publicUrl) },

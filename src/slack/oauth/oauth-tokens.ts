@@ -1,31 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config.js';
-import type { Core } from '../../core.js';
-import type { InstallationRow } from '../../db/schema.js';
+import type { InstallationRow } from '../../db/rows.js';
+import type { InstallationStore } from '../../db/stores.js';
+import type { RedisKeys } from '../../limits/redis-keys.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
-import type { SubscriptionStore } from '../../subscriptions/subscription-store.js';
+import type { SubscriptionState } from '../../subscriptions/subscription-state.js';
 import type { SlackClientFactory } from '../client-factory.js';
-import { classifySlackError } from '../classify-error.js';
-import { DeliveryFailure } from '../member-directory.js';
+import { classifySlackError, DeliveryFailure } from '../errors.js';
 
 /**
- * A subscription's OAuth access token, refreshed when token rotation is on (SPEC §2): before
- * expiry (within a margin of a tenth of its lifetime, at most five minutes) and after Slack says
+ * A subscription's OAuth access token, refreshed when token rotation is on (docs/contract.md §2):
+ * before expiry (within a tenth of its lifetime, at most five minutes) and after Slack says
  * `token_expired`. Refresh tokens are single-use, so exactly one process spends each: a Redis lock
- * per subscription elects the refresher, and the others wait for the new token to appear in the
- * database.
+ * per subscription elects the refresher, and the others wait a moment for the new token to appear
+ * in the database. A process that waits in vain gives its delivery back to the queue for a second
+ * (a wait, not an attempt, and never a reason to re-authorise): the refresher is only slow.
  */
 
 const MAX_MARGIN_MS = 5 * 60 * 1000;
+/** how long the refresher may hold the lock: the exchange is one Slack call */
 const LOCK_MS = 15_000;
+/** how long another process waits for the refresher's new token before it gives its slot back */
+const WAIT_FOR_REFRESH_MS = 2000;
+const RETRY_AFTER_MS = 1000;
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export interface OAuthTokensDeps {
   redis: Redis;
-  keyPrefix: string;
-  subscriptions: SubscriptionStore;
+  keys: RedisKeys;
+  installations: InstallationStore;
+  state: SubscriptionState;
   vault: Vault;
   slack: SlackClientFactory;
   /** SLACK_API_URL, where the tokens were issued */
@@ -44,7 +49,7 @@ export class OAuthTokens {
 
   /** The access token to use now, or null when the subscription has no OAuth installation. */
   async current(subscriptionId: string): Promise<string | null> {
-    const installation = this.deps.subscriptions.getInstallation(subscriptionId);
+    const installation = await this.deps.installations.get(subscriptionId);
     if (!installation) return null;
     const token = this.deps.vault.open(installation.accessTokenSealed);
     return this.needsRefresh(installation) ? this.refresh(subscriptionId, token) : token;
@@ -55,27 +60,34 @@ export class OAuthTokens {
    * `staleToken` was read; either way, answer the token that is current afterwards.
    */
   async refresh(subscriptionId: string, staleToken: string): Promise<string> {
-    const key = `${this.deps.keyPrefix}:oauth-refresh:${subscriptionId}`;
+    const key = this.deps.keys.oauthRefreshLock(subscriptionId);
     const owner = randomBytes(12).toString('hex');
-    const deadline = this.now() + LOCK_MS;
+    const deadline = this.now() + WAIT_FOR_REFRESH_MS;
     for (;;) {
-      const fresh = this.tokenIfChanged(subscriptionId, staleToken);
+      const fresh = await this.tokenIfChanged(subscriptionId, staleToken);
       if (fresh) return fresh;
       if ((await this.deps.redis.set(key, owner, 'PX', LOCK_MS, 'NX')) === 'OK') break;
-      if (this.now() > deadline) throw failure('token_expired', 'Another process is still refreshing the OAuth token.');
+      if (this.now() > deadline) {
+        throw new DeliveryFailure({
+          kind: 'wait',
+          code: 'token_refresh_pending',
+          message: 'Another process is refreshing the OAuth token; the delivery waits for it.',
+          retryAfterMs: RETRY_AFTER_MS,
+        });
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     try {
-      return this.tokenIfChanged(subscriptionId, staleToken) ?? (await this.exchange(subscriptionId));
+      return (await this.tokenIfChanged(subscriptionId, staleToken)) ?? (await this.exchange(subscriptionId));
     } finally {
       await this.deps.redis.eval(RELEASE_LOCK, 1, key, owner).catch(() => {});
     }
   }
 
   private async exchange(subscriptionId: string): Promise<string> {
-    const installation = this.deps.subscriptions.getInstallation(subscriptionId);
+    const installation = await this.deps.installations.get(subscriptionId);
     if (!installation?.refreshTokenSealed || !this.deps.oauth) {
-      throw failure('token_expired', 'The OAuth token expired and cannot be refreshed; authorise again.', subscriptionId, this.deps);
+      throw await this.reauthorize(subscriptionId, 'token_expired', 'The OAuth token expired and cannot be refreshed; authorise again.');
     }
     const client = this.deps.slack.client(this.deps.apiUrl, '');
     let result;
@@ -90,11 +102,11 @@ export class OAuthTokens {
       const classified = classifySlackError(error);
       if (classified.kind !== 'permanent') throw error;
       // A refresh token Slack refuses will not work later either: the operator must authorise again.
-      throw failure(classified.code, `Refreshing the OAuth token failed (${classified.code}); authorise again.`, subscriptionId, this.deps);
+      throw await this.reauthorize(subscriptionId, classified.code, `Refreshing the OAuth token failed (${classified.code}); authorise again.`);
     }
-    if (!result.access_token) throw failure('token_expired', 'Slack returned no access token.', subscriptionId, this.deps);
+    if (!result.access_token) throw await this.reauthorize(subscriptionId, 'token_expired', 'Slack returned no access token.');
     const now = this.now();
-    this.deps.subscriptions.updateInstallationTokens(subscriptionId, {
+    await this.deps.installations.updateTokens(subscriptionId, {
       accessTokenSealed: this.deps.vault.seal(result.access_token),
       refreshTokenSealed: result.refresh_token ? this.deps.vault.seal(result.refresh_token) : installation.refreshTokenSealed,
       expiresAt: result.expires_in ? now + result.expires_in * 1000 : null,
@@ -111,29 +123,16 @@ export class OAuthTokens {
     return this.now() >= installation.expiresAt - margin;
   }
 
-  private tokenIfChanged(subscriptionId: string, staleToken: string): string | null {
-    const installation = this.deps.subscriptions.getInstallation(subscriptionId);
+  private async tokenIfChanged(subscriptionId: string, staleToken: string): Promise<string | null> {
+    const installation = await this.deps.installations.get(subscriptionId);
     if (!installation) return null;
     const token = this.deps.vault.open(installation.accessTokenSealed);
     return token !== staleToken && !this.needsRefresh(installation) ? token : null;
   }
-}
 
-function failure(code: string, message: string, subscriptionId?: string, deps?: OAuthTokensDeps): DeliveryFailure {
-  if (subscriptionId && deps) deps.subscriptions.markReauthRequired(subscriptionId);
-  return new DeliveryFailure({ kind: 'permanent', code, message, reauthorize: true });
-}
-
-/** The OAuth tokens of this relay's subscriptions, for a web or worker process. */
-export function createOAuthTokens(config: Config, core: Core, redis: Redis, slack: SlackClientFactory, logger: Logger): OAuthTokens {
-  return new OAuthTokens({
-    redis,
-    keyPrefix: config.queuePrefix,
-    subscriptions: core.subscriptions,
-    vault: core.vault,
-    slack,
-    apiUrl: config.slack.apiUrl,
-    oauth: config.slack.oauth,
-    logger,
-  });
+  /** The token cannot be refreshed: the subscription needs authorising again. */
+  private async reauthorize(subscriptionId: string, code: string, message: string): Promise<DeliveryFailure> {
+    await this.deps.state.markReauthRequired(subscriptionId);
+    return new DeliveryFailure({ kind: 'permanent', code, message, reauthorize: true });
+  }
 }

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
+import type { Transfer } from '../domain.js';
+import type { RedisKeys } from './redis-keys.js';
+import { NOW_MS_LUA } from './redis-time.js';
 
 /**
- * A subscription's own concurrency limit (its `throttle.<kind>.concurrency`), across all worker
+ * A subscription's own concurrency limit (its `throttle.<transfer>.concurrency`), across all worker
  * processes: a set of leases in Redis, one per job in flight, each expiring on its own so that a
  * crashed worker's lease cannot hold a slot forever.
  */
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const ACQUIRE = `${NOW_MS_LUA}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -22,21 +23,18 @@ type WithAcquire = Redis & { relayAcquireLease(key: string, member: string, limi
 export class SubscriptionConcurrency {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     private readonly leaseMs: number,
   ) {
     this.redis.defineCommand('relayAcquireLease', { numberOfKeys: 1, lua: ACQUIRE });
   }
 
-  async acquire(subscriptionId: string, kind: string, jobId: string, limit: number): Promise<boolean> {
-    return (await (this.redis as WithAcquire).relayAcquireLease(this.key(subscriptionId, kind), jobId, limit, this.leaseMs)) === 1;
+  async acquire(subscriptionId: string, transfer: Transfer, jobId: string, limit: number): Promise<boolean> {
+    const key = this.keys.inflight(subscriptionId, transfer);
+    return (await (this.redis as WithAcquire).relayAcquireLease(key, jobId, limit, this.leaseMs)) === 1;
   }
 
-  async release(subscriptionId: string, kind: string, jobId: string): Promise<void> {
-    await this.redis.zrem(this.key(subscriptionId, kind), jobId);
-  }
-
-  private key(subscriptionId: string, kind: string): string {
-    return `${this.prefix}:inflight:${subscriptionId}:${kind}`;
+  async release(subscriptionId: string, transfer: Transfer, jobId: string): Promise<void> {
+    await this.redis.zrem(this.keys.inflight(subscriptionId, transfer), jobId);
   }
 }

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { TransferKind } from '../config.js';
-import type { ThrottleSettings } from '../db/schema.js';
+import type { ThrottleSettings, Transfer } from '../domain.js';
+import type { RedisKeys } from './redis-keys.js';
+import { NOW_MS_LUA } from './redis-time.js';
 
 /**
- * Per-subscription throttle by reservation at intake (SPEC §4). Each alert takes the next free
- * slot of its subscription's fixed window (`limit` starts per `seconds`), and its job is added
- * with a delay until that window opens. A job held back by its subscription therefore waits in
- * BullMQ's delayed set, where it takes no global limiter slot, and one subscription's backlog
+ * Per-subscription throttle by reservation at intake (docs/contract.md §4). Each alert takes the
+ * next free slot of its subscription's fixed window (`limit` starts per `seconds`), and its job is
+ * added with a delay until that window opens. A job held back by its subscription therefore waits
+ * in BullMQ's delayed set, where it takes no global limiter slot, and one subscription's backlog
  * only ever occupies its own future windows, never another subscription's.
  *
  * The cursor (current window, slots taken in it) lives in Redis and is moved by one Lua script,
@@ -14,9 +15,7 @@ import type { ThrottleSettings } from '../db/schema.js';
  * aligned to Redis's clock, like BullMQ's own fixed-window limiter.
  */
 
-const RESERVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const RESERVE = `${NOW_MS_LUA}
 local win = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
@@ -42,16 +41,15 @@ type WithReserve = Redis & {
 export class SubscriptionThrottle {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
   ) {
     this.redis.defineCommand('relayReserveSlots', { numberOfKeys: 1, lua: RESERVE });
   }
 
   /** Reserve `count` delivery starts; answers each one's delay in ms (0 = the current window). */
-  async reserve(subscriptionId: string, kind: TransferKind, throttle: ThrottleSettings, count: number): Promise<number[]> {
-    const { limit, seconds } = throttle[kind];
-    const key = `${this.prefix}:throttle:${subscriptionId}:${kind}`;
-    const reply = await (this.redis as WithReserve).relayReserveSlots(key, seconds * 1000, limit, count);
+  async reserve(subscriptionId: string, transfer: Transfer, throttle: ThrottleSettings, count: number): Promise<number[]> {
+    const { limit, seconds } = throttle[transfer];
+    const reply = await (this.redis as WithReserve).relayReserveSlots(this.keys.throttle(subscriptionId, transfer), seconds * 1000, limit, count);
     const [now, ...starts] = reply.map(Number);
     return starts.map((start) => Math.max(0, start - now!));
   }

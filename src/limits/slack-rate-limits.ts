@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
+import type { TokenSource } from '../domain.js';
+import type { RedisKeys } from './redis-keys.js';
+import { NOW_MS_LUA } from './redis-time.js';
 
 /**
- * Slack's 429s, kept for the scope Slack applies them to (SPEC §4): `chat.postMessage` is limited
+ * Slack's 429s, kept for the scope Slack applies them to (docs/contract.md §4): `chat.postMessage` is limited
  * per channel (about one post a second), other methods per workspace. A 429 blocks its scope for
  * Retry-After, in Redis, so every worker process holds back that channel's or workspace's calls
  * while other channels and subscriptions keep flowing.
@@ -14,9 +17,7 @@ import type { Redis } from 'ioredis';
 const CHANNEL_SPACING_MS = 1000;
 
 // KEYS: workspace block, channel block, channel pacing cursor, channel's last post while paced.
-const WAIT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const WAIT = `${NOW_MS_LUA}
 local spacing = tonumber(ARGV[1])
 local workspace = math.max(redis.call('PTTL', KEYS[1]), 0)
 local channel = redis.call('PTTL', KEYS[2])
@@ -33,28 +34,31 @@ return { workspace, paced }
 `;
 
 // On Redis's clock, like the pacing it is compared with.
-const RECORD_POST = `
-local t = redis.call('TIME')
-redis.call('SET', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 'PX', 10000)
+const RECORD_POST = `${NOW_MS_LUA}
+redis.call('SET', KEYS[1], now, 'PX', 10000)
 `;
 
 type WithWait = Redis & {
   relaySlackWait(workspace: string, channel: string, pace: string, lastPost: string, spacingMs: number): Promise<[number, number]>;
+  relaySlackRecordPost(lastPost: string): Promise<void>;
 };
 
 export class SlackRateLimits {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
   ) {
     this.redis.defineCommand('relaySlackWait', { numberOfKeys: 4, lua: WAIT });
+    this.redis.defineCommand('relaySlackRecordPost', { numberOfKeys: 1, lua: RECORD_POST });
   }
 
-  static workspaceScope(subscriptionId: string, tokenSource: string): string {
+  /** Methods other than posts are limited per workspace: one subscription with one token source. */
+  static workspaceScope(subscriptionId: string, tokenSource: TokenSource): string {
     return `ws:${subscriptionId}:${tokenSource}`;
   }
 
-  static channelScope(subscriptionId: string, tokenSource: string, channel: string): string {
+  /** Posts are limited per channel. */
+  static channelScope(subscriptionId: string, tokenSource: TokenSource, channel: string): string {
     return `ch:${subscriptionId}:${tokenSource}:${channel}`;
   }
 
@@ -78,15 +82,15 @@ export class SlackRateLimits {
 
   /** A post to a paced channel went out now. */
   async recordPost(channelScope: string): Promise<void> {
-    await this.redis.eval(RECORD_POST, 1, `${this.key(channelScope)}:last`);
+    await (this.redis as WithWait).relaySlackRecordPost(`${this.key(channelScope)}:last`);
   }
 
   /** Slack answered 429: block the scope (never later than a block already set) and count it. */
   async block(scope: string, ms: number): Promise<void> {
-    await this.redis.multi().set(this.key(scope), '1', 'PX', ms, 'NX').incr(`${this.prefix}:metrics:slack-429`).exec();
+    await this.redis.multi().set(this.key(scope), '1', 'PX', ms, 'NX').incr(this.keys.slack429Count).exec();
   }
 
   private key(scope: string): string {
-    return `${this.prefix}:slack-429:${scope}`;
+    return this.keys.slackScope(scope);
   }
 }

@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { eq, lt } from 'drizzle-orm';
 import slackOAuth, { type InstallURLOptions, type StateStore } from '@slack/oauth';
-import type { Db } from '../../db/client.js';
-import { oauthStates } from '../../db/schema.js';
+import type { OAuthStateStore } from '../../db/stores.js';
 
 const { InvalidStateError } = slackOAuth;
 
@@ -12,33 +10,31 @@ const digest = (state: string) => createHash('sha256').update(state).digest('hex
 
 /**
  * The `state` of an OAuth flow: random, stored only as a digest, bound to the subscription that
- * started it, single-use (verification deletes it), and expiring after 10 minutes. The library's
+ * started it, single-use (verification takes it out), and expiring after 10 minutes. The library's
  * default store is stateless, so it would accept a replayed state; this one refuses it.
  */
 export class SingleUseStateStore implements StateStore {
   constructor(
-    private readonly db: Db,
+    private readonly states: OAuthStateStore,
     private readonly ttlMs = STATE_TTL_MS,
   ) {}
 
   async generateStateParam(installOptions: InstallURLOptions, now: Date): Promise<string> {
     const state = randomBytes(32).toString('base64url');
-    this.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now.getTime())).run();
-    this.db
-      .insert(oauthStates)
-      .values({
+    await this.states.put(
+      {
         stateDigest: digest(state),
         subscriptionId: installOptions.metadata ?? '',
         installOptions: { ...installOptions },
         expiresAt: now.getTime() + this.ttlMs,
-      })
-      .run();
+      },
+      now.getTime(),
+    );
     return state;
   }
 
   async verifyStateParam(now: Date, state: string): Promise<InstallURLOptions> {
-    // DELETE … RETURNING: of two callbacks with one state, exactly one gets the row.
-    const [row] = this.db.delete(oauthStates).where(eq(oauthStates.stateDigest, digest(state))).returning().all();
+    const row = await this.states.take(digest(state));
     if (!row) throw new InvalidStateError('This authorization link is unknown or was already used.');
     if (row.expiresAt <= now.getTime()) throw new InvalidStateError('This authorization link has expired.');
     return row.installOptions as unknown as InstallURLOptions;

@@ -2,11 +2,11 @@ import slackWebApi from '@slack/web-api';
 import { untrustedText } from '../lib/redact.js';
 import { EgressError } from './egress-policy.js';
 
-const { ErrorCode } = slackWebApi;
+const { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } = slackWebApi;
 
 /**
  * Every Slack failure is classified here, once (docs/contract.md §4):
- * - rate_limited: delay the job by Retry-After; the attempt does not count;
+ * - rate_limited (and the relay's own `wait`): delay the job; the attempt does not count;
  * - transient: retry with exponential backoff, up to DELIVERY_ATTEMPTS;
  * - permanent: fail at once, with the code in the record.
  * A `200 {ok:false}` answer is never a success. An `ok:false` code missing from both tables is
@@ -20,8 +20,18 @@ const { ErrorCode } = slackWebApi;
 
 export type SlackFailure =
   | { kind: 'rate_limited'; code: 'ratelimited'; message: string; retryAfterMs: number }
+  /** not Slack's doing: the relay waits for something of its own (another process refreshing the token) */
+  | { kind: 'wait'; code: string; message: string; retryAfterMs: number }
   | { kind: 'transient'; code: string; message: string }
   | { kind: 'permanent'; code: string; message: string; reauthorize: boolean };
+
+/** An outcome the relay decided itself (no token, a lookup that never ended) rather than read from a Slack error. */
+export class DeliveryFailure extends Error {
+  override name = 'DeliveryFailure';
+  constructor(readonly failure: SlackFailure) {
+    super(failure.message);
+  }
+}
 
 /** These mark the subscription "Re-authorization required" (§2). */
 export const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'not_authed']);
@@ -64,7 +74,9 @@ export function remoteCode(value: unknown): string {
   return typeof value === 'string' && CODE_PATTERN.test(value) ? value : 'invalid_response';
 }
 
-export function permanentFailure(code: string, message = PERMANENT_HINTS[code]): SlackFailure {
+export type PermanentFailure = Extract<SlackFailure, { kind: 'permanent' }>;
+
+export function permanentFailure(code: string, message = PERMANENT_HINTS[code]): PermanentFailure {
   const safeCode = remoteCode(code);
   return {
     kind: 'permanent',
@@ -74,35 +86,33 @@ export function permanentFailure(code: string, message = PERMANENT_HINTS[code]):
   };
 }
 
+/** Any error of a Slack call, or of the relay around it, as one of the three kinds. */
 export function classifySlackError(error: unknown): SlackFailure {
-  const e = error as { code?: string; data?: { error?: unknown }; retryAfter?: number; statusCode?: number; original?: Error };
-  switch (e?.code) {
-    case ErrorCode.RateLimitedError: {
-      const seconds = Math.min(3600, Math.max(1, Number(e.retryAfter) || 1));
-      return { kind: 'rate_limited', code: 'ratelimited', message: `Slack asked to wait ${seconds} s`, retryAfterMs: seconds * 1000 };
-    }
-    case ErrorCode.PlatformError: {
-      const code = remoteCode(e.data?.error);
-      if (TRANSIENT_ERRORS.has(code)) return { kind: 'transient', code, message: `Slack answered ${code}` };
-      return permanentFailure(code);
-    }
-    case ErrorCode.HTTPError: {
-      const status = Number(e.statusCode) || 0;
-      const code = `http_${status}`;
-      if (status >= 500 || status === 408) return { kind: 'transient', code, message: `Slack answered HTTP ${status}` };
-      return permanentFailure(code, `Slack answered HTTP ${status}; check the subscription's apiUrl`);
-    }
-    case ErrorCode.RequestError: {
-      const original = e.original;
-      if (original instanceof EgressError) return permanentFailure(original.code);
-      const timedOut = original?.name === 'TimeoutError' || original?.name === 'AbortError' || /timeout/i.test(original?.message ?? '');
-      return timedOut
-        ? { kind: 'transient', code: 'request_timeout', message: 'Slack did not answer in time' }
-        : { kind: 'transient', code: 'network_error', message: untrustedText(`Could not reach Slack: ${networkReason(original)}`) };
-    }
-    default:
-      return { kind: 'transient', code: 'internal_error', message: untrustedText((error as Error)?.message ?? error) };
+  if (error instanceof DeliveryFailure) return error.failure;
+  if (error instanceof WebAPIRateLimitedError) {
+    const seconds = Math.min(3600, Math.max(1, Number(error.retryAfter) || 1));
+    return { kind: 'rate_limited', code: 'ratelimited', message: `Slack asked to wait ${seconds} s`, retryAfterMs: seconds * 1000 };
   }
+  if (error instanceof WebAPIPlatformError) {
+    const code = remoteCode(error.data?.error);
+    if (TRANSIENT_ERRORS.has(code)) return { kind: 'transient', code, message: `Slack answered ${code}` };
+    return permanentFailure(code);
+  }
+  if (error instanceof WebAPIHTTPError) {
+    const status = Number(error.statusCode) || 0;
+    const code = `http_${status}`;
+    if (status >= 500 || status === 408) return { kind: 'transient', code, message: `Slack answered HTTP ${status}` };
+    return permanentFailure(code, `Slack answered HTTP ${status}; check the subscription's apiUrl`);
+  }
+  if (error instanceof WebAPIRequestError) {
+    const original = error.original;
+    if (original instanceof EgressError) return permanentFailure(original.code);
+    const timedOut = original?.name === 'TimeoutError' || original?.name === 'AbortError' || /timeout/i.test(original?.message ?? '');
+    return timedOut
+      ? { kind: 'transient', code: 'request_timeout', message: 'Slack did not answer in time' }
+      : { kind: 'transient', code: 'network_error', message: untrustedText(`Could not reach Slack: ${networkReason(original)}`) };
+  }
+  return { kind: 'transient', code: 'internal_error', message: untrustedText((error as Error)?.message ?? error) };
 }
 
 /** The system error code of a failed connection (ECONNREFUSED, ENOTFOUND…), never a server's words. */

@@ -1,0 +1,25 @@
+import type { Failure } from '../alerts/alert-lifecycle.js';
+
+/**
+ * What one delivery attempt came to (docs/contract.md §4), for the queue to carry out. Delivery
+ * knows nothing of BullMQ: the worker's processor maps each outcome to BullMQ's API.
+ */
+export type Outcome =
+  | { outcome: 'delivered'; channel: string; ts: string }
+  /** nothing to do: no record (its intake answered 503), or it was delivered already */
+  | { outcome: 'skipped'; reason: 'no_record' | 'already_delivered' }
+  /** try again after `afterMs`, not counting an attempt: a Slack rate limit, a concurrency slot, a post still in flight */
+  | { outcome: 'wait'; afterMs: number }
+  /** a transient failure with attempts left: try again after the queue's backoff, counting this attempt */
+  | { outcome: 'retry'; failure: Failure }
+  /** failed for good: permanent, or no attempt left */
+  | { outcome: 'failed'; failure: Failure };
+
+/** What delivery needs to know of the job, without BullMQ. */
+export interface DeliveryAttempt {
+  /** the job's data, untrusted until parsed */
+  data: unknown;
+  /** attempts made before this one */
+  attemptsMade: number;
+  maxAttempts: number;
+}
