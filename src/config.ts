@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readDevCredentials, type DevCredentials } from './dev-credentials.js';
+import { readDevCredentials } from './dev-credentials.js';
 import { definedOnly } from './lib/defined-only.js';
 
 /**

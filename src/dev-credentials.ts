@@ -51,7 +51,7 @@ export function readDevCredentials(databasePath: string): { file: string; values
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = tryRead(file);
     if (!winner || !NAMES.every((name) => winner[name])) {
-      throw new Error(`${file} exists but is incomplete; delete it and start again.`);
+      throw new Error(`${file} exists but is incomplete; delete it and start again.`, { cause: error });
     }
     return { file, values: winner as DevCredentials };
   } finally {

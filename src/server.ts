@@ -56,6 +56,7 @@ export async function startWeb(config: Config, logger: Logger): Promise<WebProce
     subscriptions: new SubscriptionService({
       store: stores.subscriptions,
       installations: stores.installations,
+      alerts: stores.alerts,
       vault: services.vault,
       config,
       egress: services.egress,

@@ -60,7 +60,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     redis,
     keys,
     installations: stores.installations,
-    state: subscriptionState,
+    markReauthRequired: (id) => subscriptionState.markReauthRequired(id),
     vault,
     slack: slackClients,
     apiUrl: config.slack.apiUrl,

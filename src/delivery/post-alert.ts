@@ -1,6 +1,6 @@
 import type { DeliveryJob } from '../queues/delivery-job.js';
 import { formatAlertMessage } from '../slack/alert-message.js';
-import { classifySlackError, DeliveryFailure, permanentFailure } from '../slack/errors.js';
+import { classifySlackError, DeliveryFailure, permanentFailure, remoteId, remoteTs } from '../slack/errors.js';
 import type { PickedToken } from '../slack/token-precedence.js';
 import type { DeliveryDeps } from './deliver.js';
 
@@ -34,6 +34,7 @@ async function post(deps: DeliveryDeps, job: DeliveryJob, picked: PickedToken): 
   const result = await slack.call('chat.postMessage', { channel, text, blocks, unfurl_links: false });
   // Posted: nothing after this may throw into a retry (that would post twice).
   if (pacing.paced) await slack.posted(channel);
-  if (!result.ok || !result.ts) throw new DeliveryFailure(permanentFailure(result.error ?? 'invalid_response'));
-  return { outcome: 'posted', channel: result.channel ?? channel, ts: result.ts };
+  const ts = remoteTs(result.ts);
+  if (!result.ok || !ts) throw new DeliveryFailure(permanentFailure(result.ok ? 'invalid_response' : (result.error ?? 'invalid_response')));
+  return { outcome: 'posted', channel: remoteId(result.channel) ?? channel, ts };
 }

@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(DASHBOARD_PATH, headers.dashboard, refuseCrossSite, admin, async (req, res, next) => (await dashboard())(req, res, next));
   app.use(headers.pages);
   const csrf = new Csrf(deps.secret);
-  app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin, csrf }));
+  app.use(oauthRoutes({ installer: deps.installer, subscriptions: deps.subscriptionStore, publicUrl: deps.publicUrl, requireAdmin: admin, csrf, logger: deps.logger }));
 
   app.get('/metrics', requireAdminKeyOrPassword(auth.adminKey, admin), async (_req, res) => {
     res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());

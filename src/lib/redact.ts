@@ -23,7 +23,6 @@ export function maskSecrets(text: string): string {
 /** Text a remote server (or any untrusted party) wrote, made safe to keep: no control characters, masked, cut. */
 export function untrustedText(value: unknown, maxLength = 300): string {
   const text = typeof value === 'string' ? value : String(value ?? '');
-  // eslint-disable-next-line no-control-regex
   const clean = maskSecrets(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ')).trim();
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
 }

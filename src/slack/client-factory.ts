@@ -41,22 +41,22 @@ export function slackClientOptions(apiUrl: string, options: { timeoutMs: number;
     allowAbsoluteUrls: false,
     fetch: options.egress.fetch as unknown as WebClientOptions['fetch'],
     logLevel: LogLevel.ERROR,
-    logger: slackLogger(options.logger.child({ component: 'slack-sdk' })),
+    logger: silentSlackLogger(),
   };
 }
 
 /**
- * The Slack SDKs' logger interface, onto ours (so their lines are redacted like ours). Only
- * errors pass: the SDK's debug lines carry request bodies (OAuth codes, client secrets) and
- * answers of remote servers.
+ * The Slack SDKs' logger interface, where nothing passes: their lines carry request bodies (OAuth
+ * codes, client secrets) and what remote servers answered (warnings, messages, error strings),
+ * untrusted text (docs/contract.md §6.2). The relay logs each outcome itself, classified.
  */
-export function slackLogger(logger: Logger) {
+export function silentSlackLogger() {
   let level = LogLevel.ERROR;
   return {
     debug: () => {},
     info: () => {},
-    warn: (...msg: unknown[]) => logger.warn(msg.map(String).join(' ').slice(0, 300)),
-    error: (...msg: unknown[]) => logger.error(msg.map(String).join(' ').slice(0, 300)),
+    warn: () => {},
+    error: () => {},
     setLevel: (next: typeof level) => {
       level = next;
     },

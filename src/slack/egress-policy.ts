@@ -10,8 +10,8 @@ import { AppError } from '../errors.js';
  *   ALLOWED_API_URLS), no userinfo, query or fragment, and https: in production unless listed;
  * - at connect time, every Slack client the relay builds refuses loopback, private, link-local,
  *   CGNAT, unique-local and IPv4-mapped addresses, checked on the address it actually connects to
- *   (so DNS tricks and rebinding cannot reach them), unless an allowed origin names that address
- *   literally (the sandbox at http://127.0.0.1:3100, a test stand-in);
+ *   (so DNS tricks and rebinding cannot reach them); the one exception is a URL that names such an
+ *   address literally when an allowed origin names it too (the sandbox at http://127.0.0.1:3100);
  * - redirects are never followed, and a response body over 1 MB is refused.
  */
 
@@ -118,11 +118,14 @@ export class EgressPolicy {
     }
   }
 
-  /** May the relay connect to this address? */
-  permits(address: string): boolean {
+  /**
+   * May the relay connect to this address? A private address only when the URL names it literally
+   * (`named`) and an allowed origin names it too: a DNS name never reaches one, whatever it resolves to.
+   */
+  permits(address: string, named = false): boolean {
     const family = isIP(address);
     if (family === 0) return false;
-    if (this.literals.has(address)) return true;
+    if (named && this.literals.has(address)) return true;
     return !this.blocked.check(address, family === 6 ? 'ipv6' : 'ipv4');
   }
 
@@ -130,7 +133,7 @@ export class EgressPolicy {
   readonly fetch: SdkFetch = async (input, init) => {
     const url = new URL(String(input));
     const host = unbracket(url.hostname);
-    if (isIP(host) && !this.permits(host)) throw this.refused(host);
+    if (isIP(host) && !this.permits(host, true)) throw this.refused(host);
     const response = await undiciFetch(url, { ...init, redirect: 'error', dispatcher: this.agent });
     const body = await this.readCapped(response);
     return {

@@ -74,6 +74,16 @@ export function remoteCode(value: unknown): string {
   return typeof value === 'string' && CODE_PATTERN.test(value) ? value : 'invalid_response';
 }
 
+/** A Slack id (`U0ALICE`, `D0ALICE`, `T0SANDBOX`) from an answer, if it looks like one. */
+export function remoteId(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Z0-9]{2,40}$/.test(value) ? value : undefined;
+}
+
+/** A message timestamp (`1764300000.000100`) from an answer, if it looks like one. */
+export function remoteTs(value: unknown): string | undefined {
+  return typeof value === 'string' && /^\d{1,12}\.\d{1,9}$/.test(value) ? value : undefined;
+}
+
 export type PermanentFailure = Extract<SlackFailure, { kind: 'permanent' }>;
 
 export function permanentFailure(code: string, message = PERMANENT_HINTS[code]): PermanentFailure {
@@ -106,13 +116,22 @@ export function classifySlackError(error: unknown): SlackFailure {
   }
   if (error instanceof WebAPIRequestError) {
     const original = error.original;
-    if (original instanceof EgressError) return permanentFailure(original.code);
+    const refusal = egressRefusal(original);
+    if (refusal) return permanentFailure(refusal.code);
     const timedOut = original?.name === 'TimeoutError' || original?.name === 'AbortError' || /timeout/i.test(original?.message ?? '');
     return timedOut
       ? { kind: 'transient', code: 'request_timeout', message: 'Slack did not answer in time' }
       : { kind: 'transient', code: 'network_error', message: untrustedText(`Could not reach Slack: ${networkReason(original)}`) };
   }
   return { kind: 'transient', code: 'internal_error', message: untrustedText((error as Error)?.message ?? error) };
+}
+
+/** The egress policy's refusal, wherever in the chain of causes fetch put it ("fetch failed" → cause). */
+function egressRefusal(error: unknown): EgressError | undefined {
+  for (let cause = error, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (cause instanceof EgressError) return cause;
+  }
+  return undefined;
 }
 
 /** The system error code of a failed connection (ECONNREFUSED, ENOTFOUND…), never a server's words. */

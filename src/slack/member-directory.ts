@@ -1,4 +1,4 @@
-import { DeliveryFailure, permanentFailure } from './errors.js';
+import { DeliveryFailure, permanentFailure, remoteId } from './errors.js';
 import type { SlackSession } from './gateway.js';
 import { TimeoutError, withTimeout } from '../lib/with-timeout.js';
 
@@ -46,7 +46,7 @@ export class MemberDirectory {
   async dmChannel(slack: SlackSession, userId: string): Promise<string> {
     return this.cached(`c\0${slack.scope}\0${userId}`, async () => {
       const result = await slack.call('conversations.open', { users: userId });
-      const id = result.channel?.id;
+      const id = remoteId(result.channel?.id);
       if (!id) throw new DeliveryFailure(permanentFailure('channel_not_found'));
       return id;
     });
@@ -59,7 +59,7 @@ export class MemberDirectory {
 
   private async byEmail(slack: SlackSession, email: string): Promise<string> {
     const result = await slack.call('users.lookupByEmail', { email });
-    const id = result.user?.id;
+    const id = remoteId(result.user?.id);
     if (!id) throw new DeliveryFailure(permanentFailure('users_not_found'));
     return id;
   }
@@ -85,7 +85,8 @@ export class MemberDirectory {
         for (const member of result.members ?? []) {
           if (member.deleted || !member.id) continue;
           const names = [member.name, member.profile?.display_name, member.real_name, member.profile?.real_name];
-          if (names.some((candidate) => candidate?.toLowerCase() === wanted)) return member.id;
+          const id = remoteId(member.id);
+          if (id && names.some((candidate) => candidate?.toLowerCase() === wanted)) return id;
         }
         cursor = result.response_metadata?.next_cursor || undefined;
         if (!cursor) break;

@@ -2,7 +2,8 @@ import type { AlertIntake } from '../alerts/alert-intake.js';
 import type { AlertInput, LastSync } from '../domain.js';
 import type { SubscriptionStore } from '../db/stores.js';
 import { notFound } from '../errors.js';
-import { classifySlackError } from '../slack/errors.js';
+import { untrustedText } from '../lib/redact.js';
+import { classifySlackError, remoteId } from '../slack/errors.js';
 import type { SlackGateway } from '../slack/gateway.js';
 import type { TokenPicker } from '../slack/token-picker.js';
 import type { SubscriptionState } from './subscription-state.js';
@@ -41,7 +42,8 @@ export class ManualSync {
     try {
       const picked = await this.deps.tokens.pick(subscription);
       const result = await this.deps.slack.session({ subscriptionId, ...picked }).call('auth.test', {});
-      if (result.team_id) await state.recordTeam(subscriptionId, { id: result.team_id, name: result.team ?? '' });
+      const teamId = remoteId(result.team_id);
+      if (teamId) await state.recordTeam(subscriptionId, { id: teamId, name: untrustedText(result.team ?? '', 100) });
     } catch (error) {
       const failure = classifySlackError(error);
       if (failure.kind === 'permanent' && failure.reauthorize) await state.markReauthRequired(subscriptionId);

@@ -4,7 +4,7 @@ import type { EgressPolicy } from '../slack/egress-policy.js';
 import { AppError, notFound } from '../errors.js';
 import type { LastSync, ThrottleSettings } from '../domain.js';
 import type { InstallationRow, SubscriptionRow } from '../db/rows.js';
-import { NameTakenError, type InstallationStore, type SubscriptionChanges, type SubscriptionStore } from '../db/stores.js';
+import { NameTakenError, type AlertStore, type InstallationStore, type SubscriptionChanges, type SubscriptionStore } from '../db/stores.js';
 import { newSubscriptionId } from '../lib/ids.js';
 import { isPlaceholder, maskToken, PLACEHOLDER, type Vault } from '../lib/vault.js';
 import { parseInput } from '../lib/validation.js';
@@ -18,6 +18,8 @@ import { definedOnly } from '../lib/defined-only.js';
 export interface SubscriptionServiceDeps {
   store: SubscriptionStore;
   installations: InstallationStore;
+  /** a pending sync is shown with its test message's outcome */
+  alerts: Pick<AlertStore, 'get'>;
   vault: Vault;
   config: Pick<Config, 'slack' | 'throttle'>;
   /** where an apiUrl may point (docs/contract.md §6.2) */
@@ -104,7 +106,7 @@ export class SubscriptionService {
 
   async list(): Promise<SubscriptionView[]> {
     const [rows, installations] = await Promise.all([this.deps.store.list(), this.deps.installations.bySubscription()]);
-    return rows.map((row) => toView(row, installations.get(row.id)));
+    return Promise.all(rows.map(async (row) => toView(row, installations.get(row.id), await this.currentSync(row.lastSync))));
   }
 
   async get(id: string): Promise<SubscriptionView> {
@@ -192,7 +194,20 @@ export class SubscriptionService {
   }
 
   async view(row: SubscriptionRow): Promise<SubscriptionView> {
-    return toView(row, await this.deps.installations.get(row.id));
+    return toView(row, await this.deps.installations.get(row.id), await this.currentSync(row.lastSync));
+  }
+
+  /**
+   * A sync stays `pending` until its test message has an outcome, which the record lifecycle's
+   * hook writes a moment after the record itself: shown from the record, so that no reader ever
+   * sees the record final and the sync still pending.
+   */
+  private async currentSync(lastSync: LastSync | null): Promise<LastSync | null> {
+    if (lastSync?.status !== 'pending' || !lastSync.alertId) return lastSync;
+    const record = await this.deps.alerts.get(lastSync.alertId);
+    if (record?.status === 'delivered') return { ...lastSync, status: 'ok', error: null };
+    if (record?.status === 'failed') return { ...lastSync, status: 'failed', error: { code: record.errorCode ?? 'unknown_error', message: record.errorMessage ?? '' } };
+    return lastSync;
   }
 
   private sealToken(token: string): Pick<SubscriptionRow, 'apiTokenSealed' | 'apiTokenMask'> {
@@ -221,7 +236,7 @@ function mergeThrottle(
   };
 }
 
-export function toView(row: SubscriptionRow, installation: InstallationRow | undefined): SubscriptionView {
+export function toView(row: SubscriptionRow, installation: InstallationRow | undefined, lastSync = row.lastSync): SubscriptionView {
   const hasBotToken = row.apiTokenMask !== PLACEHOLDER;
   const method = installation ? 'oauth' : hasBotToken ? 'bot_token' : 'none';
   const status = row.reauthRequired
@@ -243,7 +258,7 @@ export function toView(row: SubscriptionRow, installation: InstallationRow | und
     recipient: row.recipient,
     throttle: row.throttle,
     authorization: { method, status, team: teamId ? { id: teamId, name: teamName ?? '' } : null },
-    lastSync: row.lastSync,
+    lastSync,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };

@@ -143,6 +143,22 @@ describe('Bull Board', () => {
   });
 });
 
+describe('Bull Board, a failed delivery', () => {
+  it('shows its code and message in the Error tab, and nothing of the server (no stack frame, no file path)', async () => {
+    const sub = await relay.createSubscription({ recipient: 'U0BOB' });
+    relay.sandbox.inject({ kind: 'error', error: 'messages_tab_disabled', method: 'chat.postMessage', times: 1 });
+    const id = (await relay.api('POST', '/api/v1/alerts', { subscription: sub.id, text: 'error tab' })).body.id;
+    expect((await relay.waitForAlert(id)).status).toBe('failed');
+
+    await page.goto(`${relay.web.url}/admin/queues/queue/alerts-ongoing/${id}?tab=error`);
+    await expect.poll(() => page.getByText('messages_tab_disabled', { exact: false }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: `${SHOTS}/09-dashboard-error-tab.png` });
+    const text = await page.locator('body').innerText();
+    expect(text).toContain("messages_tab_disabled: The member's Messages tab is turned off for this app.");
+    for (const inside of ['file://', '/dist/', '/workers/', 'node_modules', '.js:', ' at ']) expect(text, inside).not.toContain(inside);
+  });
+});
+
 describe('refusals', () => {
   it('answers 401 everywhere without credentials', async () => {
     const sub = await relay.createSubscription();

@@ -220,7 +220,7 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     try {
       return await fn();
     } catch (error) {
-      throw new Error(`${what} failed: ${(error as Error).message}\n--- ${logFile} ---\n${tailFile(logFile)}`);
+      throw new Error(`${what} failed: ${(error as Error).message}\n--- ${logFile} ---\n${tailFile(logFile)}`, { cause: error });
     }
   };
 

@@ -181,7 +181,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   } catch (error) {
     const log = nodes[0] ? tailFile(join(dir, String(nodes[0].port), 'redis.log')) : '';
     await remove();
-    throw new Error(`${(error as Error).message}${log ? `\n--- first node's log ---\n${log}` : ''}`);
+    throw new Error(`${(error as Error).message}${log ? `\n--- first node's log ---\n${log}` : ''}`, { cause: error });
   }
 
   return {

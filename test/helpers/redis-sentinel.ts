@@ -162,7 +162,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
   } catch (error) {
     const logs = [...children.keys()].map((name) => `--- ${name} ---\n${tailFile(join(dir, name, 'redis.log'), 8)}`).join('\n');
     await remove();
-    throw new Error(`${(error as Error).message}\n${logs}`);
+    throw new Error(`${(error as Error).message}\n${logs}`, { cause: error });
   }
 
   const currentMaster = async () => {

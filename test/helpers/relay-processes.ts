@@ -347,7 +347,7 @@ export function tcpConnectedTo(pid: number, port: number): boolean {
   }
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(table, 'utf8');
     } catch {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
-/** SPEC §3 manual sync: auth.test, then a test DM as an `initial` alert, recorded as lastSync. */
+/** docs/contract.md §3 manual sync: auth.test, then a test DM as an `initial` alert, recorded as lastSync. */
 let relay: TestRelay;
 beforeAll(async () => {
   relay = await startTestRelay();
@@ -55,5 +55,17 @@ describe('POST /api/v1/subscriptions/:id/sync', () => {
     const res = await relay.api('POST', `/api/v1/subscriptions/${sub.id}/sync`);
     expect(res.body.lastSync).toMatchObject({ status: 'failed', error: { code: 'not_authorized' } });
     expect((await relay.api('POST', '/api/v1/subscriptions/sub_nope/sync')).status).toBe(404);
+  });
+
+  it('says pending until the test DM has an outcome, then ok', async () => {
+    const sub = await relay.createSubscription({ recipient: 'U0ALICE' });
+    relay.sandbox.inject({ kind: 'delay', ms: 800, method: 'chat.postMessage', times: 1 });
+    const res = await relay.api('POST', `/api/v1/subscriptions/${sub.id}/sync`);
+    expect(res.body.lastSync).toMatchObject({ status: 'pending', error: null, alertId: res.body.alertId });
+    // auth.test passed, the DM is on its way: still pending
+    await expect.poll(() => relay.sandbox.callsTo('chat.postMessage').some((c) => c.status === 0)).toBe(true);
+    expect((await lastSync(sub.id)).status).toBe('pending');
+    await relay.waitForAlert(res.body.alertId, ['delivered']);
+    expect(await lastSync(sub.id)).toMatchObject({ status: 'ok', error: null, alertId: res.body.alertId });
   });
 });

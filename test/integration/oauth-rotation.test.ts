@@ -1,9 +1,10 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Browser, clickPadlock, formFields } from '../helpers/browser.js';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /**
- * Token rotation (SPEC §2): refresh before expiry and after `token_expired`, with two workers
+ * Token rotation (docs/contract.md §2): refresh before expiry and after `token_expired`, with two workers
  * running, losing and doubling nothing, and spending each single-use refresh token once.
  */
 let relay: TestRelay;
@@ -79,5 +80,38 @@ describe('OAuth token rotation with two workers', () => {
     expect(new Set(offered).size).toBe(offered.length);
     expectEachPostedOnce('after-expiry', 20);
     expect((await relay.api('GET', `/api/v1/subscriptions/${id}`)).body.authorization.status).toBe('OAuth Process Complete');
+  });
+
+  it('waits out another process holding the refresh lock: the delivery is delayed, never failed, and needs no re-authorization', { timeout: 40_000 }, async () => {
+    relay = await startTestRelay({ oauth: { rotateTokens: true, tokenTtlSeconds: 3600 } });
+    const id = await authorizedSubscription();
+    await setExpiry(id, Date.now() + 1000, Date.now() - 3600_000);
+    // another process "is refreshing": it holds the lock longer than a delivery ever waits for it
+    const redis = new Redis(relay.config.redisUrl);
+    const lock = `${relay.config.queuePrefix}:oauth-refresh:${id}`;
+    await redis.set(lock, 'another-process', 'PX', 60_000);
+    try {
+      const sent = await relay.api('POST', '/api/v1/alerts', { subscription: id, text: 'behind the lock' });
+      expect(sent.status).toBe(202);
+      // well past the old 15 s lock deadline, after which the alert failed and the subscription
+      // was marked for re-authorization
+      const deadline = Date.now() + 17_000;
+      while (Date.now() < deadline) {
+        const record = (await relay.api('GET', `/api/v1/alerts/${sent.body.id}`)).body;
+        expect(record.status, JSON.stringify(record)).not.toBe('failed');
+        expect(record.status).not.toBe('delivered');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect((await relay.api('GET', `/api/v1/subscriptions/${id}`)).body.authorization.status).toBe('OAuth Process Complete');
+      expect(refreshCalls()).toHaveLength(0);
+      // the other process gives up without refreshing: this relay refreshes, once, and delivers
+      await redis.del(lock);
+      const record = await relay.waitForAlert(sent.body.id, ['delivered', 'failed'], 10_000);
+      expect(record).toMatchObject({ status: 'delivered', tokenSource: 'oauth', attempts: 1 });
+      expect(refreshCalls()).toHaveLength(1);
+      expect((await relay.api('GET', `/api/v1/subscriptions/${id}`)).body.authorization.status).toBe('OAuth Process Complete');
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -137,9 +137,13 @@ export class SqliteAlertStore implements AlertStore {
   async list(filter: AlertFilter): Promise<AlertRow[]> {
     const where: string[] = [];
     const values: unknown[] = [];
-    if (filter.subscriptionId) where.push('subscription_id = ?'), values.push(filter.subscriptionId);
-    if (filter.status) where.push('status = ?'), values.push(filter.status);
-    if (filter.apiKeyId) where.push('api_key_id = ?'), values.push(filter.apiKeyId);
+    const condition = (column: string, value: unknown) => {
+      where.push(`${column} = ?`);
+      values.push(value);
+    };
+    if (filter.subscriptionId) condition('subscription_id', filter.subscriptionId);
+    if (filter.status) condition('status', filter.status);
+    if (filter.apiKeyId) condition('api_key_id', filter.apiKeyId);
     // ULIDs sort by creation time, and the primary key keeps them in that order
     const order = filter.subscriptionId ? 'created_at desc, id desc' : 'id desc';
     const sql = `select * from alerts ${where.length ? `where ${where.join(' and ')}` : ''} order by ${order} limit ?`;

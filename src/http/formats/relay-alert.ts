@@ -14,7 +14,6 @@ export const idempotencyKeySchema = z
   .trim()
   .min(1)
   .max(200)
-  // eslint-disable-next-line no-control-regex
   .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
 
 /** The key of item `index` of a batch sent with the Idempotency-Key `header`. */

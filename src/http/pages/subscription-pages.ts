@@ -3,6 +3,7 @@ import { OPERATOR, type AlertQueries } from '../../alerts/alert-queries.js';
 import type { AlertStore } from '../../db/stores.js';
 import type { ThrottleSettings } from '../../domain.js';
 import { AppError } from '../../errors.js';
+import { isPlaceholder, PLACEHOLDER } from '../../lib/vault.js';
 import { ALERT_STATUSES, TRANSFERS } from '../../domain.js';
 import type { ManualSync } from '../../subscriptions/manual-sync.js';
 import type { SubscriptionService, SubscriptionView } from '../../subscriptions/subscription-service.js';
@@ -53,7 +54,7 @@ export function pageRoutes(deps: PageDeps): Router {
       const created = await deps.subscriptions.create(fromForm(req.body));
       res.redirect(303, `/subscriptions/${created.id}?notice=created`);
     } catch (error) {
-      renderNew(res, req.body, fieldErrors(error), 400);
+      renderNew(res, withoutToken(req.body, ''), fieldErrors(error), 400);
     }
   });
 
@@ -69,7 +70,7 @@ export function pageRoutes(deps: PageDeps): Router {
       await deps.subscriptions.update(sub.id, fromForm(req.body));
       res.redirect(303, `/subscriptions/${sub.id}?notice=saved`);
     } catch (error) {
-      await renderSettings(req, res, sub, req.body, fieldErrors(error), 400);
+      await renderSettings(req, res, sub, withoutToken(req.body, sub.apiToken), fieldErrors(error), 400);
     }
   });
 
@@ -152,6 +153,15 @@ function fromForm(body: Record<string, string>): Record<string, unknown> {
     recipient: text('recipient')?.trim() ? text('recipient') : null,
     throttle,
   };
+}
+
+/**
+ * A form shown again after an error never holds the token that was typed into it (tokens leave the
+ * vault only masked): the stored token's mask, or nothing; a placeholder `-` is no secret and stays.
+ */
+function withoutToken(body: Record<string, string>, storedMask: string): FormValues {
+  const typed = typeof body.apiToken === 'string' ? body.apiToken : '';
+  return { ...body, apiToken: isPlaceholder(typed) ? PLACEHOLDER : storedMask };
 }
 
 function toValues(sub: SubscriptionView): FormValues {

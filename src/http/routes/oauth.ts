@@ -3,8 +3,10 @@ import slackOAuth from '@slack/oauth';
 import type { SubscriptionStore } from '../../db/stores.js';
 import { OAUTH_SCOPES, redirectUri, type Installer } from '../../slack/oauth/installer.js';
 import { remoteCode } from '../../slack/errors.js';
+import { untrustedText } from '../../lib/redact.js';
 import { messagePage, sendPage } from '../pages/layout.js';
 import type { Csrf } from '../pages/csrf.js';
+import type { Logger } from '../../lib/logger.js';
 import { html } from '../pages/html.js';
 import { padlockForm } from '../pages/views.js';
 import { refuseCrossSite } from '../same-site.js';
@@ -23,6 +25,7 @@ export function oauthRoutes(deps: {
   publicUrl: string;
   requireAdmin: RequestHandler;
   csrf: Csrf;
+  logger: Logger;
 }): Router {
   const router = Router();
   const settings = (id: string) => ({ href: `/subscriptions/${encodeURIComponent(id)}`, label: 'Back to the subscription' });
@@ -86,12 +89,18 @@ ${padlockForm(id, deps.csrf.token())}
         const id = installation.metadata ?? '';
         messagePage(response as never, 200, {
           title: 'Authorization Complete',
-          message: `The relay may now send direct messages in ${installation.team?.name ?? 'your workspace'}. The subscription shows “OAuth Process Complete”.`,
+          message: `The relay may now send direct messages in ${installation.team?.name ? untrustedText(installation.team.name, 100) : 'your workspace'}. The subscription shows “OAuth Process Complete”.`,
           next: settings(id),
         });
       },
       failure: (error, options, _req, response) => {
         const [status, page] = describeFailure(error as Error & { code?: string });
+        // the library's own log lines are dropped (they quote Slack); this says what happened, typed
+        const slackError = (error as { data?: { error?: unknown } }).data?.error;
+        deps.logger.warn(
+          { component: 'oauth', subscriptionId: options.metadata, reason: (error as { code?: string }).code, slackError: slackError === undefined ? undefined : remoteCode(slackError), status },
+          'OAuth authorization refused',
+        );
         messagePage(response as never, status, { ...page, next: options.metadata ? settings(options.metadata) : home });
       },
     });

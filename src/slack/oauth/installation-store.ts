@@ -1,6 +1,8 @@
 import type { Installation, InstallationQuery, InstallationStore as SlackInstallationStore } from '@slack/oauth';
 import type { InstallationStore } from '../../db/stores.js';
 import type { Vault } from '../../lib/vault.js';
+import { untrustedText } from '../../lib/redact.js';
+import { remoteId } from '../errors.js';
 
 /**
  * Stores what an OAuth exchange returned for the subscription that started the flow (carried as
@@ -20,8 +22,8 @@ export class SubscriptionInstallationStore implements SlackInstallationStore {
     if (!subscriptionId || !bot?.token) throw new Error('the installation has no subscription or no bot token');
     await this.store.save({
       subscriptionId,
-      teamId: installation.team?.id ?? null,
-      teamName: installation.team?.name ?? null,
+      teamId: remoteId(installation.team?.id) ?? null,
+      teamName: installation.team?.name === undefined ? null : untrustedText(installation.team.name, 100),
       botUserId: bot.userId ?? null,
       scopes: bot.scopes?.join(',') ?? null,
       accessTokenSealed: this.vault.seal(bot.token),

@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { Stores } from '../../db/stores.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
-import { slackClientOptions, slackLogger } from '../client-factory.js';
+import { silentSlackLogger, slackClientOptions } from '../client-factory.js';
 import type { EgressPolicy } from '../egress-policy.js';
 import { SubscriptionInstallationStore } from './installation-store.js';
 import { SingleUseStateStore, STATE_TTL_MS } from './single-use-state-store.js';
@@ -41,6 +41,6 @@ export function createInstaller(deps: {
     authorizationUrl: slack.authorizeUrl,
     installUrlOptions: { scopes: OAUTH_SCOPES, redirectUri: redirectUri(deps.config.publicUrl) },
     clientOptions: slackClientOptions(slack.apiUrl, { timeoutMs: slack.timeoutMs, logger: deps.logger.child({ component: 'oauth' }), egress: deps.egress }),
-    logger: slackLogger(deps.logger.child({ component: 'oauth' })),
+    logger: silentSlackLogger(),
   });
 }

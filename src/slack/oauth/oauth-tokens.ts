@@ -5,7 +5,6 @@ import type { InstallationStore } from '../../db/stores.js';
 import type { RedisKeys } from '../../limits/redis-keys.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Vault } from '../../lib/vault.js';
-import type { SubscriptionState } from '../../subscriptions/subscription-state.js';
 import type { SlackClientFactory } from '../client-factory.js';
 import { classifySlackError, DeliveryFailure } from '../errors.js';
 
@@ -30,7 +29,8 @@ export interface OAuthTokensDeps {
   redis: Redis;
   keys: RedisKeys;
   installations: InstallationStore;
-  state: SubscriptionState;
+  /** a refresh token Slack refuses: the subscription needs authorising again */
+  markReauthRequired(subscriptionId: string): Promise<void>;
   vault: Vault;
   slack: SlackClientFactory;
   /** SLACK_API_URL, where the tokens were issued */
@@ -132,7 +132,7 @@ export class OAuthTokens {
 
   /** The token cannot be refreshed: the subscription needs authorising again. */
   private async reauthorize(subscriptionId: string, code: string, message: string): Promise<DeliveryFailure> {
-    await this.deps.state.markReauthRequired(subscriptionId);
+    await this.deps.markReauthRequired(subscriptionId);
     return new DeliveryFailure({ kind: 'permanent', code, message, reauthorize: true });
   }
 }
