@@ -94,7 +94,7 @@ export async function intakeScenario(ctx: BenchContext) {
   await fresh(ctx);
   const relay = relayFor(ctx, 'intake');
   let relayResult: autocannon.Result;
-  let queued = 0;
+  let queued: number;
   try {
     await relay.startWeb();
     await relay.createSubscription();
@@ -123,7 +123,7 @@ export async function intakeScenario(ctx: BenchContext) {
     QUEUE_PREFIX: 'bare',
   });
   let baseResult: autocannon.Result;
-  let bareRss: number | null = null;
+  let bareRss: number | null;
   try {
     await bare.waitForOutput('bare-web listening');
     baseResult = await cannon(
