@@ -25,6 +25,15 @@ import { hasPdeathsig, isPidAlive, onProcessExit, run, sleep } from './process-u
  *
  * Names are `relay-<name>-p<pid>-<random>-h<i>` / `-br`, so `removeStaleNetworks()` can tell
  * leftovers of killed runs (their pid is gone) from networks of live parallel runs.
+ *
+ * Root leg (`createNetwork(name, n, { rootLeg: true })`): the one exception to "nothing in the root
+ * namespace". The test process itself (in the machine's namespace) gets one veth into the bridge,
+ * `rl<random>` with the address `10.213.<x>.254/24` (`network.rootAddress`), so it can call servers
+ * on the hosts and run servers (a Slack stand-in, say) that the hosts reach at that address. Only
+ * that /24 is routed over it (no default route, no forwarding): the hosts still reach nothing of the
+ * machine but what listens on the root leg's address or on all addresses (0.0.0.0) — the machine's
+ * 127.0.0.1 stays out of reach. `remove()` deletes the veth (and deleting the bridge namespace would
+ * take it along anyway, so `removeStaleNetworks()` cleans up killed runs' legs too).
  */
 export interface NetnsHost {
   index: number;
@@ -48,6 +57,14 @@ export interface NetnsRunResult {
   stderr: string;
 }
 
+export interface CreateNetworkOptions {
+  /**
+   * Give the machine's own (root) namespace a leg into the bridge: a veth with a unique name and
+   * the address `<subnet>.254`, removed by `remove()`. Default false (nothing in the root namespace).
+   */
+  rootLeg?: boolean;
+}
+
 export interface TestNetwork {
   name: string;
   /** e.g. `10.213.42.0/24` */
@@ -55,6 +72,10 @@ export interface TestNetwork {
   /** the namespace holding the bridge */
   bridgeNs: string;
   hosts: NetnsHost[];
+  /** With `rootLeg`: the root namespace's address on the subnet (`10.213.<x>.254`); else null. */
+  rootAddress: string | null;
+  /** With `rootLeg`: the root namespace's end of the veth (`rl<random>`); else null. */
+  rootInterface: string | null;
   /** Milliseconds spent in createNetwork. */
   setupMs: number;
   /** Spawns `command args` inside host `hostIndex`'s namespace (`ip netns exec`). The ChildProcess is the command itself (ip execs it). */
@@ -146,7 +167,9 @@ function deleteNamespaceSync(ns: string): void {
 /** A /24 in 10.213.0.0/16 that the root namespace does not use. */
 async function pickSubnet(): Promise<string> {
   const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show']).catch(() => ({ stdout: '' }));
-  const used = new Set([...stdout.matchAll(/inet 10\.213\.(\d+)\./g)].map((m) => Number(m[1])));
+  // routes too: a root leg (or anything else) routing a 10.213.<x>.0/24 makes that subnet taken
+  const routes = await run('ip', ['-4', 'route', 'show']).then((r) => r.stdout, () => '');
+  const used = new Set([...`${stdout}\n${routes}`.matchAll(/(?:inet |^)10\.213\.(\d+)\./gm)].map((m) => Number(m[1])));
   for (;;) {
     const x = randomInt(1, 255);
     if (!used.has(x)) return `10.213.${x}`;
@@ -156,8 +179,9 @@ async function pickSubnet(): Promise<string> {
 /**
  * Creates `hostCount` hosts (network namespaces, loopback up, `eth0` on a shared bridge) named
  * after `name` (letters and digits, ≤ 12). Remove it with `remove()` (also done on process exit).
+ * `options.rootLeg` also joins the test's own namespace to the bridge (see the module comment).
  */
-export async function createNetwork(name: string, hostCount: number): Promise<TestNetwork> {
+export async function createNetwork(name: string, hostCount: number, options: CreateNetworkOptions = {}): Promise<TestNetwork> {
   const started = Date.now();
   if (!/^[a-z0-9]{1,12}$/i.test(name)) throw new Error(`createNetwork: name ${JSON.stringify(name)} must be 1-12 letters or digits`);
   if (!Number.isInteger(hostCount) || hostCount < 1 || hostCount > 250) throw new Error('createNetwork: hostCount must be 1..250');
@@ -174,9 +198,30 @@ export async function createNetwork(name: string, hostCount: number): Promise<Te
     address: `${net}.${i + 1}`,
   }));
   const created: string[] = [];
-  const unregisterExit = onProcessExit(() => [...created].reverse().forEach(deleteNamespaceSync));
+  // ≤ 15 characters (IFNAMSIZ): `rl` and 12 random hex digits, unique on the machine in practice
+  const rootInterface = options.rootLeg ? `rl${randomBytes(6).toString('hex')}` : null;
+  const rootAddress = options.rootLeg ? `${net}.254` : null;
+  let rootLegCreated = false;
+  const deleteRootLegSync = () => {
+    if (!rootLegCreated || !rootInterface) return;
+    rootLegCreated = false;
+    try {
+      execFileSync('ip', ['link', 'del', rootInterface], { stdio: 'ignore' });
+    } catch {
+      /* gone with the bridge namespace already */
+    }
+  };
+  const unregisterExit = onProcessExit(() => {
+    deleteRootLegSync();
+    [...created].reverse().forEach(deleteNamespaceSync);
+  });
   const remove = async () => {
-    // Hosts first (their processes, then their veths go), the bridge last.
+    // The root leg first (the one piece in the machine's namespace), then the hosts (their
+    // processes, then their veths go), the bridge last.
+    if (rootLegCreated && rootInterface) {
+      rootLegCreated = false;
+      await run('ip', ['link', 'del', rootInterface], { timeoutMs: 10_000 }).catch(() => {});
+    }
     await Promise.all(created.filter((ns) => ns !== bridgeNs).map(deleteNamespace));
     if (created.includes(bridgeNs)) await deleteNamespace(bridgeNs);
     created.length = 0;
@@ -204,6 +249,14 @@ export async function createNetwork(name: string, hostCount: number): Promise<Te
       await ip('-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
       await ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
     }
+    if (rootInterface && rootAddress) {
+      // created in the root namespace with its peer (`vroot`) moved straight into the bridge's
+      await ip('link', 'add', rootInterface, 'type', 'veth', 'peer', 'name', 'vroot', 'netns', bridgeNs);
+      rootLegCreated = true;
+      await ip('-n', bridgeNs, 'link', 'set', 'vroot', 'master', 'br0', 'up');
+      await ip('addr', 'add', `${rootAddress}/24`, 'dev', rootInterface);
+      await ip('link', 'set', rootInterface, 'up');
+    }
   } catch (error) {
     await remove();
     throw error;
@@ -222,6 +275,8 @@ export async function createNetwork(name: string, hostCount: number): Promise<Te
     subnet: `${net}.0/24`,
     bridgeNs,
     hosts,
+    rootAddress,
+    rootInterface,
     setupMs: Date.now() - started,
     exec,
     run: (hostIndex, command, args = [], options = {}) =>
