@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
 import { freePort } from './redis-server.js';
+import { databaseEnv } from './test-db.js';
 import { apiClient, createSubscription, waitForAlert, type Api } from './api-client.js';
 
 /**
@@ -134,7 +135,7 @@ export async function startRelayProcesses(options: RelayProcessesOptions): Promi
     NODE_ENV: 'test',
     PORT: String(port),
     PUBLIC_URL: url,
-    DATABASE_PATH: join(dir, 'relay.db'),
+    ...(await databaseEnv(dir)),
     REDIS_URL: options.redisUrl,
     QUEUE_PREFIX: queuePrefix,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),

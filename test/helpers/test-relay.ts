@@ -12,7 +12,7 @@ import { startWorker, type WorkerProcess } from '../../workers/worker.js';
 import { createSlackSandbox, type SlackSandbox, type SlackSandboxOptions } from '../../src/sandbox/index.js';
 import { freePort } from './redis-server.js';
 import type { Stores } from '../../src/db/stores.js';
-import Database from 'better-sqlite3';
+import { databaseEnv, dbQuery } from './test-db.js';
 import { apiClient, createSubscription, waitForAlert, type Api } from './api-client.js';
 
 /**
@@ -39,6 +39,8 @@ export interface TestRelay {
   stores: Stores;
   /** every pending OAuth state expires now */
   expireOAuthStates(): Promise<void>;
+  /** the relay's environment (its database included) */
+  env: Record<string, string>;
   createSubscription(overrides?: Record<string, unknown>): Promise<any>;
   waitForAlert(id: string, statuses?: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<WorkerProcess>;
@@ -77,7 +79,7 @@ export async function startTestRelay(
     ...(options.oauth
       ? { SLACK_CLIENT_ID: oauthApp.clientId, SLACK_CLIENT_SECRET: oauthApp.clientSecret, SLACK_STATE_SECRET: 'state-secret' }
       : {}),
-    DATABASE_PATH: join(dir, 'relay.db'),
+    ...(await databaseEnv(dir)),
     REDIS_URL: options.redisUrl ?? inject('redisUrl'),
     QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -119,13 +121,9 @@ export async function startTestRelay(
     logFile,
     api,
     stores: web.services.stores,
+    env,
     async expireOAuthStates() {
-      const sqlite = new Database(config.databasePath);
-      try {
-        sqlite.prepare('update oauth_states set expires_at = ?').run(Date.now() - 1);
-      } finally {
-        sqlite.close();
-      }
+      await dbQuery(env, 'update oauth_states set expires_at = $1', [Date.now() - 1]);
     },
     startWorker: spawnWorker,
     async spawnWorkerProcess() {
