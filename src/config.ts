@@ -3,7 +3,7 @@ import { readDevCredentials } from './dev-credentials.js';
 import { definedOnly } from './lib/defined-only.js';
 
 /**
- * The whole environment of SPEC §5, parsed once at process start. No other module reads
+ * The whole environment of docs/contract.md §5, parsed once at process start. No other module reads
  * `process.env`: entry points call `loadConfig()` and pass the result down.
  */
 
@@ -20,17 +20,25 @@ const envSchema = z.object({
   PORT: int(3000, 0),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: optionalText,
+  REDIS_CLUSTER_NODES: optionalText,
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,50}$/, 'letters, digits, _ and - only')
     .default('relay'),
   DATABASE_PATH: z.string().min(1).default('./data/relay.db'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? undefined : value))
+    .optional()
+    .refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
   ENCRYPTION_KEY: optionalText,
   API_KEYS: optionalText,
   ADMIN_API_KEYS: optionalText,
   ADMIN_PASSWORD: optionalText,
   ALLOWED_API_URLS: optionalText,
   INTAKE_RATE_LIMIT: int(6000),
+  DEDUP_WINDOW_SECONDS: int(300),
   SLACK_CLIENT_ID: optionalText,
   SLACK_CLIENT_SECRET: optionalText,
   SLACK_STATE_SECRET: optionalText,
@@ -68,14 +76,21 @@ export interface Config {
   /** Unset means "the default local Redis" (the launcher may start one). */
   redisUrl: string;
   redisUrlExplicit: boolean;
+  /** REDIS_CLUSTER_NODES: a Redis Cluster's nodes, instead of REDIS_URL (docs/contract.md §6.3) */
+  redisClusterNodes: { host: string; port: number }[] | null;
   queuePrefix: string;
+  /** the SQLite file, when there is no databaseUrl */
   databasePath: string;
+  /** DATABASE_URL: PostgreSQL instead of SQLite */
+  databaseUrl: string | null;
   encryptionKey: Buffer;
   /** Bearer keys for /api: intake keys (one per upstream system) and admin keys (docs/contract.md §6.1). */
   apiKeys: { intake: string[]; admin: string[] };
   adminPassword: string;
   /** Alerts one intake key may submit per minute (a batch counts its items). */
   intakeRateLimit: number;
+  /** the same notification (an HA pair's second copy) within this long is a duplicate (§6.4) */
+  dedupWindowMs: number;
   /** Where development credentials were generated, when they were (for the start-up message). */
   credentialsFile: string | null;
   slack: {
@@ -182,13 +197,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Unset, it follows PORT: http://localhost:3000 with the defaults (docs/contract.md §5).
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    redisUrlExplicit: e.REDIS_URL !== undefined,
-    queuePrefix: e.QUEUE_PREFIX,
+    redisUrlExplicit: e.REDIS_URL !== undefined || e.REDIS_CLUSTER_NODES !== undefined,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ? clusterNodes(e.REDIS_CLUSTER_NODES) : null,
+    // On a Cluster every key must hash to one slot for BullMQ's scripts (and the relay's own):
+    // the prefix becomes a hash tag. Elsewhere it stays as it was, so upgrades keep their queues.
+    queuePrefix: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_PREFIX}}` : e.QUEUE_PREFIX,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL ?? null,
     encryptionKey,
     apiKeys,
     adminPassword,
     intakeRateLimit: e.INTAKE_RATE_LIMIT,
+    dedupWindowMs: e.DEDUP_WINDOW_SECONDS * 1000,
     credentialsFile,
     slack: {
       apiUrl: slackApiUrl,
@@ -233,6 +253,15 @@ export function secretValues(config: Config): string[] {
     config.encryptionKey.toString('base64'),
     ...(oauth ? [oauth.clientSecret, oauth.stateSecret] : []),
   ];
+}
+
+/** `host:port,host:port`: the nodes a Cluster client starts from (it finds the others). */
+function clusterNodes(value: string): { host: string; port: number }[] {
+  return value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(entry);
+    if (!match) throw new ConfigError(`REDIS_CLUSTER_NODES: "${entry}" is not host:port.`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
 }
 
 /** Comma-separated keys: printable, no spaces (they travel in an Authorization header). */

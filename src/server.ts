@@ -3,6 +3,7 @@ import { loadConfig, secretValues, type Config } from './config.js';
 import { AlertIntake } from './alerts/alert-intake.js';
 import { AlertQueries } from './alerts/alert-queries.js';
 import { createIntakeQuota } from './alerts/intake-quota.js';
+import { NotificationDedup } from './alerts/notification-dedup.js';
 import { createApp } from './http/create-app.js';
 import { SubscriptionThrottle } from './limits/subscription-throttle.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -38,6 +39,7 @@ export async function startWeb(config: Config, logger: Logger): Promise<WebProce
     queues,
     throttle: new SubscriptionThrottle(redis, keys),
     quota: createIntakeQuota(redis, { keyPrefix: keys.intakeQuota, perMinute: config.intakeRateLimit }),
+    dedup: new NotificationDedup(redis, keys, config.dedupWindowMs),
   });
   const sync = new ManualSync({
     store: stores.subscriptions,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queues/redis.js';
 import type { Config } from './config.js';
 import { AlertLifecycle } from './alerts/alert-lifecycle.js';
 import { openStores } from './db/open-stores.js';
@@ -27,7 +27,7 @@ export interface Services {
   stores: Stores;
   vault: Vault;
   /** web: fails fast while Redis is down; worker: waits for it (src/queues/redis.ts) */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   queues: AlertQueues;
   egress: EgressPolicy;
@@ -48,9 +48,9 @@ export interface ServiceOptions {
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions): Promise<Services> {
-  const stores = await openStores(config, { migrate: options.migrate, busyTimeoutMs: options.busyTimeoutMs });
+  const stores = await openStores(config, { role: options.role, migrate: options.migrate, busyTimeoutMs: options.busyTimeoutMs });
   const vault = createVault(config.encryptionKey);
-  const redis = createRedis(config.redisUrl, options.role === 'web' ? 'producer' : 'worker');
+  const redis = createRedis(config, options.role === 'web' ? 'producer' : 'worker');
   const keys = redisKeys(config.queuePrefix);
   const queues = new AlertQueues(redis, config);
   const egress = createEgressPolicy(config);

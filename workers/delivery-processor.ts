@@ -14,10 +14,11 @@ import type { Failure } from '../src/alerts/alert-lifecycle.js';
  */
 export function deliveryProcessor(deps: DeliveryDeps) {
   return async (job: Job, token?: string) => {
-    const outcome = await deliver({ data: job.data, attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }, deps);
+    const outcome = await deliver({ jobId: job.id, data: job.data, attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }, deps);
     switch (outcome.outcome) {
       case 'delivered':
       case 'skipped':
+      case 'suppressed':
         return outcome;
       case 'wait':
         await job.moveToDelayed(Date.now() + outcome.afterMs, token);

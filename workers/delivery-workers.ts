@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/queues/redis.js';
 import type { AlertLifecycle } from '../src/alerts/alert-lifecycle.js';
 import type { Config } from '../src/config.js';
 import type { DeliveryDeps } from '../src/delivery/deliver.js';
@@ -13,7 +13,7 @@ import { deliveryProcessor } from './delivery-processor.js';
  * processes (kept in Redis): THROTTLE_<KIND>_LIMIT starts per window.
  */
 export function createDeliveryWorkers(
-  connection: Redis,
+  connection: RedisClient,
   config: Pick<Config, 'queuePrefix' | 'throttle' | 'worker'>,
   deps: DeliveryDeps & { lifecycle: AlertLifecycle },
 ): Worker[] {
@@ -31,7 +31,16 @@ export function createDeliveryWorkers(
       autorun: false,
     });
     const log = deps.logger.child({ queue: QUEUE_NAMES[transfer] });
-    worker.on('error', (error) => log.error({ err: untrustedText(error.message) }, 'worker error'));
+    // A Redis outage or failover makes every reconnect attempt an error: one line, then a count.
+    let quietUntil = 0;
+    let quieted = 0;
+    worker.on('error', (error) => {
+      const now = Date.now();
+      if (now < quietUntil) return void (quieted += 1);
+      log.error({ err: untrustedText(error.message), ...(quieted ? { alsoSince: quieted } : {}) }, 'worker error (further ones are counted for 10 s)');
+      quietUntil = now + 10_000;
+      quieted = 0;
+    });
     // A job can also fail where the processor could not record it (stalled too often, a database
     // error): the lifecycle keeps its record honest, and its final-outcome hook settles what hangs
     // off it (a manual sync's lastSync). Outcomes the processor recorded are not waiting any more,

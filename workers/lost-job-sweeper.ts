@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/queues/redis.js';
 import type { AlertLifecycle } from '../src/alerts/alert-lifecycle.js';
 import type { AlertRow } from '../src/db/rows.js';
 import type { AlertStore } from '../src/db/stores.js';
 import type { RedisKeys } from '../src/limits/redis-keys.js';
-import type { AlertQueues } from '../src/queues/alert-queues.js';
+import { deliveryOf, type AlertQueues } from '../src/queues/alert-queues.js';
 import type { Logger } from '../src/lib/logger.js';
 
 /**
@@ -17,7 +17,7 @@ export interface SweeperOptions {
   alerts: AlertStore;
   lifecycle: AlertLifecycle;
   queues: AlertQueues;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   intervalMs: number;
   minAgeMs: number;
@@ -77,15 +77,7 @@ export class LostJobSweeper {
     const replies = (await pipeline.exec()) ?? [];
     const lost = candidates.filter((_, i) => replies[i]?.[1] === 0);
     if (lost.length === 0) return 0;
-    await queues.add(
-      lost.map((record) => ({
-        alertId: record.id,
-        subscriptionId: record.subscriptionId,
-        recipient: record.recipient,
-        transfer: record.transfer,
-        message: record.message,
-      })),
-    );
+    await queues.add(lost.map(deliveryOf));
     await lifecycle.requeued(lost.map((record) => record.id));
     logger.warn({ count: lost.length, alertIds: lost.map((r) => r.id).slice(0, 20) }, 're-enqueued alerts whose jobs were lost');
     return lost.length;

@@ -26,6 +26,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
   const workers = createDeliveryWorkers(redis, config, {
     alerts: stores.alerts,
     lifecycle,
+    messages: stores.messages,
     subscriptions: stores.subscriptions,
     tokens: services.tokens,
     slack: services.slack,

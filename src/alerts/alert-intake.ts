@@ -6,9 +6,10 @@ import { AppError, atIndex, notFound, unavailable } from '../errors.js';
 import { newAlertId } from '../lib/ids.js';
 import { GroupCommit } from '../lib/group-commit.js';
 import { withTimeout } from '../lib/with-timeout.js';
-import type { AlertQueues, QueuedDelivery } from '../queues/alert-queues.js';
+import { deliveryOf, type AlertQueues, type QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../limits/subscription-throttle.js';
 import type { IntakeQuota } from './intake-quota.js';
+import type { NotificationDedup } from './notification-dedup.js';
 
 /**
  * Alert intake (docs/contract.md §3): takes typed alert inputs (each way in parses its own body
@@ -18,6 +19,8 @@ import type { IntakeQuota } from './intake-quota.js';
  */
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const DUPLICATE_MESSAGE =
+  'The same notification (fingerprint, status and startsAt) arrived within DEDUP_WINDOW_SECONDS, as an HA pair sends it twice: nothing was posted.';
 /** §5: a 503 is answered in under a second, never a hang. */
 const QUEUE_WRITE_TIMEOUT_MS = 800;
 
@@ -41,6 +44,8 @@ export interface AlertIntakeDeps {
   throttle: SubscriptionThrottle;
   /** INTAKE_RATE_LIMIT per intake key */
   quota: IntakeQuota;
+  /** an HA pair's second copy of a notification is a duplicate (§6.4) */
+  dedup?: NotificationDedup;
   now?: () => number;
 }
 
@@ -80,9 +85,33 @@ export class AlertIntake {
     });
     // Each intake key's quota; a refused request writes nothing. The relay's own alerts and admin keys have none.
     if (context.caller?.role === 'intake') await this.deps.quota.consume(context.caller.keyId, items.length);
-    const written = await this.writes.submit(items);
-    if (written instanceof AppError) throw written;
-    return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
+    const claimed = await this.markDuplicates(inputs, items);
+    try {
+      const written = await this.writes.submit(items);
+      if (written instanceof AppError) throw written;
+      return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
+    } catch (error) {
+      await this.deps.dedup?.release(claimed);
+      throw error;
+    }
+  }
+
+  /**
+   * Claims the notifications among `items`; a copy already claimed (by the HA pair's other half,
+   * or earlier in this request) is stored `suppressed`, with no job. Answers the keys claimed.
+   */
+  private async markDuplicates(inputs: AlertInput[], items: IntakeItem[]): Promise<string[]> {
+    const { dedup } = this.deps;
+    const keyed = items.flatMap((item, i) => {
+      const notificationKey = inputs[i]!.notificationKey;
+      return dedup && notificationKey !== undefined ? [{ item, key: dedup.key(item.subscription.id, notificationKey) }] : [];
+    });
+    if (!dedup || keyed.length === 0) return [];
+    const first = await dedup.claim(keyed.map(({ key }) => key));
+    keyed.forEach(({ item }, i) => {
+      if (!first[i]) item.row = { ...item.row, status: 'suppressed', errorCode: 'duplicate', errorMessage: DUPLICATE_MESSAGE };
+    });
+    return keyed.filter((_, i) => first[i]).map(({ key }) => key);
   }
 
   /** One group commit: the records in one transaction, then their jobs in one round trip. */
@@ -92,10 +121,12 @@ export class AlertIntake {
       this.now() - IDEMPOTENCY_WINDOW_MS,
     );
     const fresh = outcomes.flatMap((outcome) => ('written' in outcome ? outcome.written.filter((w) => !w.repeated).map((w) => w.row) : []));
+    // a duplicate is stored as it is, with no job
+    const toQueue = fresh.filter((row) => row.status === 'queued');
     const subscriptions = new Map(requests.flat().map((item) => [item.subscription.id, item.subscription]));
     try {
       await withTimeout(
-        (async () => this.deps.queues.add(await this.scheduled(fresh, subscriptions)))(),
+        (async () => this.deps.queues.add(await this.scheduled(toQueue, subscriptions)))(),
         QUEUE_WRITE_TIMEOUT_MS,
       );
     } catch {
@@ -128,14 +159,7 @@ export class AlertIntake {
       const throttle = subscriptions.get(subscriptionId)!.throttle;
       const delays = await this.deps.throttle.reserve(subscriptionId, transfer, throttle, group.length);
       group.forEach((row, i) =>
-        deliveries.push({
-          alertId: row.id,
-          subscriptionId: row.subscriptionId,
-          recipient: row.recipient,
-          transfer: row.transfer,
-          message: row.message,
-          delayMs: delays[i],
-        }),
+        deliveries.push({ ...deliveryOf(row), delayMs: delays[i] }),
       );
     }
     return deliveries;
@@ -168,7 +192,11 @@ export class AlertIntake {
       payloadHash:
         input.idempotencyKey === undefined
           ? null
-          : payloadHash({ subscriptionId: subscription.id, recipient, transfer: input.transfer, message: input.message }),
+          : payloadHash({ subscriptionId: subscription.id, recipient, transfer: input.transfer, message: input.message, dedupKey: input.dedupKey, event: input.event }),
+      dedupKey: input.dedupKey ?? null,
+      event: input.event,
+      replyTs: null,
+      coalesced: false,
       createdAt: now,
       updatedAt: now,
       deliveredAt: null,

@@ -16,12 +16,13 @@ import type { AlertStore, StatusChange } from '../db/stores.js';
  *   retrying    queued, retrying, delivering   retrying    (a transient failure, attempts left)
  *   interrupted delivering                     retrying    (the attempt failed outside delivery: a crash, a database error)
  *   failed      queued, retrying, delivering   failed      (final)
+ *   suppressed  queued, retrying, delivering   suppressed  (final: nothing to post, §6.4)
  *   retried     failed                         queued      (retried from Bull Board)
  *   requeued    queued, retrying, delivering   queued      (the lost-job sweep re-added its job)
  */
 
 const STILL_WAITING: readonly AlertStatus[] = ['queued', 'retrying', 'delivering'];
-const FROM: Record<'wait' | 'delivering' | 'delivered' | 'retrying' | 'interrupted' | 'failed' | 'retried', readonly AlertStatus[]> = {
+const FROM: Record<'wait' | 'delivering' | 'delivered' | 'retrying' | 'interrupted' | 'failed' | 'suppressed' | 'retried', readonly AlertStatus[]> = {
   wait: STILL_WAITING,
   delivering: STILL_WAITING,
   delivered: ['delivering'],
@@ -29,6 +30,7 @@ const FROM: Record<'wait' | 'delivering' | 'delivered' | 'retrying' | 'interrupt
   retrying: STILL_WAITING,
   interrupted: ['delivering'],
   failed: STILL_WAITING,
+  suppressed: STILL_WAITING,
   retried: ['failed'],
 };
 
@@ -39,7 +41,7 @@ export interface Failure {
   reauthorize?: boolean;
 }
 
-/** A record reached `delivered` or `failed`. */
+/** A record reached `delivered`, `failed` or `suppressed`. */
 export interface FinalOutcome {
   record: AlertRow;
   failure: Failure | null;
@@ -64,7 +66,7 @@ export class AlertLifecycle {
     await this.move(id, FROM.delivering, { status: 'delivering', tokenSource });
   }
 
-  async delivered(id: string, result: { channel: string; ts: string; tokenSource: TokenSource; attempts: number }): Promise<void> {
+  async delivered(id: string, result: { channel: string; ts: string; tokenSource: TokenSource; attempts: number; coalesced?: boolean }): Promise<void> {
     const record = await this.move(id, FROM.delivered, { status: 'delivered', ...result });
     if (record) await this.onFinal({ record, failure: null });
   }
@@ -86,6 +88,17 @@ export class AlertLifecycle {
       ...extra,
     });
     if (record) await this.onFinal({ record, failure });
+  }
+
+  /** Nothing was posted, and nothing needed to be: a resolve with nothing open, an HA duplicate (§6.4). */
+  async suppressed(id: string, reason: Failure): Promise<void> {
+    const record = await this.move(id, FROM.suppressed, { status: 'suppressed', error: { code: reason.code, message: reason.message } });
+    if (record) await this.onFinal({ record, failure: null });
+  }
+
+  /** A thread reply of this alert went out: a retry does not post it again. */
+  async replied(id: string, replyTs: string): Promise<void> {
+    await this.store.recordReply(id, replyTs, this.now());
   }
 
   /** Failed jobs retried from Bull Board: their records wait again. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { notFound } from '../errors.js';
 import { parseInput } from '../lib/validation.js';
-import { ALERT_STATUSES } from '../domain.js';
+import { ALERT_STATUSES, storableText } from '../domain.js';
 import type { AlertStore, SubscriptionStore } from '../db/stores.js';
 import type { IntakeContext } from './alert-intake.js';
 import { toAlertView, type AlertView } from './alert-view.js';
@@ -12,7 +12,7 @@ export type Reader = NonNullable<IntakeContext['caller']>;
 export const OPERATOR: Reader = { role: 'admin', keyId: 'operator' };
 
 const listQuerySchema = z.object({
-  subscription: z.string().trim().min(1).max(200).optional(),
+  subscription: storableText().trim().min(1).max(200).optional(),
   status: z.enum(ALERT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });

@@ -1,4 +1,4 @@
-import type { AlertStatus, TokenSource, Transfer } from '../domain.js';
+import type { AlertEvent, AlertStatus, TokenSource, Transfer } from '../domain.js';
 import type { AlertRow } from '../db/rows.js';
 
 /** An alert record as every API and page shows it (docs/contract.md §3). */
@@ -10,6 +10,11 @@ export interface AlertView {
   attempts: number;
   tokenSource: TokenSource | null;
   slack: { channel: string; ts: string } | null;
+  /** one condition's key (§6.4), and what this alert said of it */
+  dedupKey: string | null;
+  event: AlertEvent;
+  /** delivered in one message with other alerts for the same member (§6.5) */
+  coalesced: boolean;
   error: { code: string; message: string } | null;
   createdAt: string;
   deliveredAt: string | null;
@@ -26,6 +31,9 @@ export function toAlertView(row: AlertRow): AlertView {
     attempts: row.attempts,
     tokenSource: row.tokenSource,
     slack: row.slackChannel && row.slackTs ? { channel: row.slackChannel, ts: row.slackTs } : null,
+    dedupKey: row.dedupKey,
+    event: row.event,
+    coalesced: row.coalesced,
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
     createdAt: iso(row.createdAt)!,
     deliveredAt: iso(row.deliveredAt),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, unavailable } from '../errors.js';
 
@@ -13,7 +13,7 @@ export interface IntakeQuota {
   consume(keyId: string, alerts: number): Promise<void>;
 }
 
-export function createIntakeQuota(redis: Redis, options: { keyPrefix: string; perMinute: number }): IntakeQuota {
+export function createIntakeQuota(redis: RedisClient, options: { keyPrefix: string; perMinute: number }): IntakeQuota {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: options.keyPrefix,

@@ -1,4 +1,4 @@
-import type { AlertMessage, AlertStatus, LastSync, ThrottleSettings, TokenSource, Transfer } from '../domain.js';
+import type { AlertEvent, AlertMessage, AlertStatus, LastSync, Severity, ThrottleSettings, TokenSource, Transfer } from '../domain.js';
 
 /**
  * The relay's durable rows, whatever the database: each dialect's schema (src/db/sqlite,
@@ -69,7 +69,52 @@ export interface AlertRow {
   idempotencyKey: string | null;
   /** sha-256 of the accepted payload: a reused idempotency key must come with the same one */
   payloadHash: string | null;
+  /** one condition's key (§6.4); null for a stand-alone alert */
+  dedupKey: string | null;
+  event: AlertEvent;
+  /** the thread reply this alert posted (a repeat, a resolve), once posted: a retry does not post it again */
+  replyTs: string | null;
+  /** delivered in one message with other alerts waiting for the same member (§6.5) */
+  coalesced: boolean;
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;
+}
+
+/** One alert as a message shows it, kept so the message can be drawn again when it changes. */
+export interface MessageEntry {
+  alertId: string;
+  dedupKey: string | null;
+  title: string | null;
+  text: string;
+  severity: Severity;
+  fields: Record<string, string> | null;
+  link: string | null;
+  /** how many times it fired: 1, and one more for every repeat */
+  fired: number;
+  lastFiredAt: number;
+  /** the alert that fired last: a retried repeat counts once */
+  lastAlertId: string;
+  resolvedAt: number | null;
+}
+
+/** A Slack message the relay may edit later: it shows at least one alert with a dedupKey. */
+export interface SlackMessageRow {
+  id: string;
+  subscriptionId: string;
+  channel: string;
+  ts: string;
+  tokenSource: TokenSource;
+  entries: MessageEntry[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A condition that fired and has not resolved: its key, for one subscription and member, names its message. */
+export interface OpenKeyRow {
+  subscriptionId: string;
+  recipient: string;
+  dedupKey: string;
+  messageId: string;
+  openedAt: number;
 }

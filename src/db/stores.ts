@@ -1,5 +1,5 @@
 import type { AlertStatus, TokenSource } from '../domain.js';
-import type { AlertRow, InstallationRow, OAuthStateRow, SubscriptionRow } from './rows.js';
+import type { AlertRow, InstallationRow, MessageEntry, OAuthStateRow, SlackMessageRow, SubscriptionRow } from './rows.js';
 
 /**
  * The relay's stores, as small async interfaces (like the Slack SDK's InstallationStore): one
@@ -27,9 +27,10 @@ export type InsertOutcome =
 export type StatusChange =
   | { status: 'queued' }
   | { status: 'delivering'; tokenSource: TokenSource }
-  | { status: 'delivered'; channel: string; ts: string; tokenSource: TokenSource; attempts: number }
+  | { status: 'delivered'; channel: string; ts: string; tokenSource: TokenSource; attempts: number; coalesced?: boolean }
   | { status: 'retrying'; attempts: number; error: { code: string; message: string } }
-  | { status: 'failed'; error: { code: string; message: string }; attempts?: number; tokenSource?: TokenSource | null };
+  | { status: 'failed'; error: { code: string; message: string }; attempts?: number; tokenSource?: TokenSource | null }
+  | { status: 'suppressed'; error: { code: string; message: string } };
 
 export interface AlertFilter {
   subscriptionId?: string;
@@ -58,6 +59,10 @@ export interface AlertStore {
   countsByOutcome(): Promise<{ subscriptionId: string; status: AlertStatus; errorCode: string | null; count: number }[]>;
   /** Delivered alerts' latency (accepted → Slack ok): cumulative counts at each bound, sum and count. */
   latencyHistogram(boundsMs: number[]): Promise<{ cumulative: number[]; sumMs: number; count: number }>;
+  /** A thread reply went out (the status stays): kept, so that a retry does not post it again. */
+  recordReply(id: string, replyTs: string, now: number): Promise<void>;
+  /** Whether an earlier-accepted record of the same condition (subscription, member, key) is still waiting: its deliveries go in order. */
+  earlierOfKeyWaiting(record: Pick<AlertRow, 'id' | 'subscriptionId' | 'recipient' | 'dedupKey'>): Promise<boolean>;
 }
 
 /** What alert intake reads of a subscription. */
@@ -101,12 +106,26 @@ export interface OAuthStateStore {
   take(stateDigest: string): Promise<OAuthStateRow | undefined>;
 }
 
+/** The messages the relay may edit, and the open keys that point to them (§6.4). */
+export interface MessageStore {
+  /** the message of an open key, with what it shows */
+  openMessage(subscriptionId: string, recipient: string, dedupKey: string): Promise<SlackMessageRow | undefined>;
+  get(messageId: string): Promise<SlackMessageRow | undefined>;
+  /** a message just posted, and the keys it opens for `recipient` */
+  create(message: SlackMessageRow, recipient: string, dedupKeys: string[]): Promise<void>;
+  /** what a message shows now */
+  updateEntries(messageId: string, entries: MessageEntry[], now: number): Promise<void>;
+  /** a key resolved: it no longer points to its message */
+  closeKey(subscriptionId: string, recipient: string, dedupKey: string): Promise<void>;
+}
+
 export interface Stores {
   dialect: 'sqlite' | 'postgres';
   alerts: AlertStore;
   subscriptions: SubscriptionStore;
   installations: InstallationStore;
   oauthStates: OAuthStateStore;
+  messages: MessageStore;
   /** for /readyz */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import type { AlertLifecycle } from '../alerts/alert-lifecycle.js';
-import type { Transfer } from '../domain.js';
-import type { AlertStore, SubscriptionStore } from '../db/stores.js';
+import { WAITING_STATUSES, type Transfer } from '../domain.js';
+import { deliveryOf } from '../queues/alert-queues.js';
+import { DatabaseUnavailableError, type AlertStore, type MessageStore, type SubscriptionStore } from '../db/stores.js';
 import type { SubscriptionConcurrency } from '../limits/subscription-concurrency.js';
 import type { Logger } from '../lib/logger.js';
 import { deliveryJobSchema, type DeliveryJob } from '../queues/delivery-job.js';
@@ -21,6 +22,8 @@ import { postAlert } from './post-alert.js';
 export interface DeliveryDeps {
   alerts: AlertStore;
   lifecycle: AlertLifecycle;
+  /** the messages of open conditions (§6.4) */
+  messages: MessageStore;
   subscriptions: SubscriptionStore;
   tokens: TokenPicker;
   slack: SlackGateway;
@@ -35,6 +38,7 @@ export interface DeliveryDeps {
 }
 
 const CONCURRENCY_WAIT_MS = 200;
+const KEY_ORDER_WAIT_MS = 150;
 
 /** A failure decided before anything reached Slack (`attempts` stays as it was). */
 class NotAnAttempt extends Error {
@@ -43,18 +47,36 @@ class NotAnAttempt extends Error {
   }
 }
 const POST_SETTLE_MARGIN_MS = 1000;
+const DATABASE_WAIT_MS = 1000;
 
+/**
+ * The database down (PostgreSQL restarting, say) is no attempt: the job waits a moment and
+ * touches nothing, so a post that went out before the database failed is found again in the DM
+ * (post-alert's read-back) rather than posted twice.
+ */
 export async function deliver(attempt: DeliveryAttempt, deps: DeliveryDeps): Promise<Outcome> {
+  try {
+    return await attemptDelivery(attempt, deps);
+  } catch (error) {
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
+    deps.logger.debug({ jobId: attempt.jobId }, 'the database cannot answer; the delivery waits');
+    return { outcome: 'wait', afterMs: DATABASE_WAIT_MS + Math.floor(Math.random() * DATABASE_WAIT_MS) };
+  }
+}
+
+async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Promise<Outcome> {
   const now = deps.now ?? Date.now;
   const parsed = deliveryJobSchema.safeParse(attempt.data);
-  if (!parsed.success) return { outcome: 'failed', failure: permanentFailure('invalid_job', 'The job data does not match the delivery schema.') };
-  const job = parsed.data;
+  // A job whose data is gone (its hash deleted or evicted while its id stayed queued) is rebuilt
+  // from its record, which is the truth: the job id is the alert id.
+  const job = parsed.success ? parsed.data : await rebuiltJob(deps, attempt.jobId);
+  if (!job) return { outcome: 'failed', failure: permanentFailure('invalid_job', 'The job data does not match the delivery schema.') };
 
   const record = await deps.alerts.get(job.alertId);
   // No record: the intake answered 503 and removed it, so the client never took this alert as sent.
   if (!record) return { outcome: 'skipped', reason: 'no_record' };
   // A job re-run after a crash between posting and completing must not post twice.
-  if (record.status === 'delivered') return { outcome: 'skipped', reason: 'already_delivered' };
+  if (record.status === 'delivered' || record.status === 'suppressed') return { outcome: 'skipped', reason: 'already_delivered' };
   // A failed record whose job runs again was retried (from Bull Board, or by a script): it waits again.
   if (record.status === 'failed') await deps.lifecycle.retried([record.id]);
   // A post may still be in flight in a worker that lost this job's lock (a Redis outage longer
@@ -66,6 +88,8 @@ export async function deliver(attempt: DeliveryAttempt, deps: DeliveryDeps): Pro
 
   const subscription = await deps.subscriptions.get(job.subscriptionId);
   if (!subscription) return fail(deps, job, permanentFailure('subscription_deleted'), attempt.attemptsMade, null);
+  // One condition's alerts go in the order they were accepted: a resolve waits for its firing.
+  if (await deps.alerts.earlierOfKeyWaiting(record)) return wait(deps, job, KEY_ORDER_WAIT_MS + Math.floor(Math.random() * KEY_ORDER_WAIT_MS));
 
   // The subscription's own concurrency: a job over it waits a moment without counting an attempt.
   // A limit at or above the global one is already kept by BullMQ, and needs no lease.
@@ -84,8 +108,12 @@ export async function deliver(attempt: DeliveryAttempt, deps: DeliveryDeps): Pro
       if (failure.kind === 'permanent') throw new NotAnAttempt(failure);
       throw error;
     });
-    const posted = await postAlert(deps, job, picked);
+    const posted = await postAlert(deps, job, record, picked);
     if (posted.outcome === 'wait') return wait(deps, job, posted.afterMs);
+    if (posted.outcome === 'suppressed') {
+      await deps.lifecycle.suppressed(job.alertId, { code: posted.code, message: posted.message });
+      return { outcome: 'suppressed', code: posted.code };
+    }
     const { channel, ts } = posted;
     await deps.lifecycle.delivered(job.alertId, { channel, ts, tokenSource: picked.source, attempts: attemptNumber });
     return { outcome: 'delivered', channel, ts };
@@ -96,6 +124,14 @@ export async function deliver(attempt: DeliveryAttempt, deps: DeliveryDeps): Pro
   } finally {
     if (leased) await deps.concurrency.release(subscription.id, transfer, job.alertId).catch(() => {});
   }
+}
+
+async function rebuiltJob(deps: DeliveryDeps, jobId: string | undefined): Promise<DeliveryJob | undefined> {
+  const record = jobId ? await deps.alerts.get(jobId) : undefined;
+  if (!record || !(WAITING_STATUSES as readonly string[]).includes(record.status)) return undefined;
+  deps.logger.warn({ alertId: record.id }, 'a job had lost its data; delivering from the record');
+  const parsed = deliveryJobSchema.safeParse(deliveryOf(record));
+  return parsed.success ? parsed.data : undefined;
 }
 
 async function onFailure(

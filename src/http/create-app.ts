@@ -19,6 +19,7 @@ import { apiKeyAuth, requireAdminKeyOrPassword } from './auth.js';
 import { refuseCrossSite } from './same-site.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { alertIntakeHandlers, alertRoutes } from './routes/alerts.js';
+import { integrationHandlers } from './routes/integrations.js';
 import { healthRoutes, type HealthChecks } from './routes/health.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
@@ -59,6 +60,9 @@ export function createApp(deps: AppDeps): Express {
   const intake = alertIntakeHandlers(deps.intake);
   app.post('/api/v1/alerts', apiHeaders, auth.anyKey, ...intake.one);
   app.post('/api/v1/alerts/batch', apiHeaders, auth.anyKey, ...intake.batch);
+  const integrations = integrationHandlers(deps.intake);
+  app.post('/api/v1/integrations/alertmanager', apiHeaders, auth.anyKey, ...integrations.alertmanager);
+  app.post('/api/v1/integrations/grafana', apiHeaders, auth.anyKey, ...integrations.grafana);
   const api = express.Router();
   api.use(apiHeaders);
   api.use('/subscriptions', auth.adminKey, subscriptionRoutes(deps.subscriptions, deps.sync));

@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { invalidRequest } from '../errors.js';
 
 /**
- * JSON bodies with SPEC §5's limits: 64 KB for single alerts and subscriptions, 8 MB for batches.
+ * JSON bodies with docs/contract.md §5's limits: 64 KB for single alerts and subscriptions, 8 MB for batches.
  * A body sent without a JSON content type is refused plainly instead of being read as empty.
  */
 export function jsonBody(limit: '64kb' | '8mb'): RequestHandler[] {

@@ -31,3 +31,4 @@ export function ulid(now = Date.now()): string {
 
 export const newSubscriptionId = () => `sub_${ulid()}`;
 export const newAlertId = () => `alr_${ulid()}`;
+export const newMessageId = () => `msg_${ulid()}`;

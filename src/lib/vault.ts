@@ -30,7 +30,7 @@ export function createVault(key: Buffer): Vault {
 
 export const PLACEHOLDER = '-';
 
-/** `-` after trimming (SPEC §1). */
+/** `-` after trimming (docs/contract.md §1). */
 export const isPlaceholder = (value: string) => value.trim() === PLACEHOLDER;
 
 /**

@@ -19,6 +19,8 @@ export function redisKeys(prefix: string) {
     oauthRefreshLock: (subscriptionId: string) => `${prefix}:oauth-refresh:${subscriptionId}`,
     /** the per-key intake quota (rate-limiter-flexible appends the key id) */
     intakeQuota: `${prefix}:intake-quota`,
+    /** a notification seen within DEDUP_WINDOW_SECONDS (a hash of its key) */
+    notificationSeen: (subscriptionId: string, hash: string) => `${prefix}:seen:${subscriptionId}:${hash}`,
   };
 }
 

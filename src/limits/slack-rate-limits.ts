@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis.js';
 import type { TokenSource } from '../domain.js';
 import type { RedisKeys } from './redis-keys.js';
 import { NOW_MS_LUA } from './redis-time.js';
@@ -38,14 +38,14 @@ const RECORD_POST = `${NOW_MS_LUA}
 redis.call('SET', KEYS[1], now, 'PX', 10000)
 `;
 
-type WithWait = Redis & {
+type WithWait = RedisClient & {
   relaySlackWait(workspace: string, channel: string, pace: string, lastPost: string, spacingMs: number): Promise<[number, number]>;
   relaySlackRecordPost(lastPost: string): Promise<void>;
 };
 
 export class SlackRateLimits {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     this.redis.defineCommand('relaySlackWait', { numberOfKeys: 4, lua: WAIT });

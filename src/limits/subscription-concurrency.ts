@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis.js';
 import type { Transfer } from '../domain.js';
 import type { RedisKeys } from './redis-keys.js';
 import { NOW_MS_LUA } from './redis-time.js';
@@ -18,11 +18,11 @@ end
 return 0
 `;
 
-type WithAcquire = Redis & { relayAcquireLease(key: string, member: string, limit: number, ttlMs: number): Promise<number> };
+type WithAcquire = RedisClient & { relayAcquireLease(key: string, member: string, limit: number, ttlMs: number): Promise<number> };
 
 export class SubscriptionConcurrency {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly leaseMs: number,
   ) {

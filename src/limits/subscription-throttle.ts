@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis.js';
 import type { ThrottleSettings, Transfer } from '../domain.js';
 import type { RedisKeys } from './redis-keys.js';
 import { NOW_MS_LUA } from './redis-time.js';
@@ -34,13 +34,13 @@ redis.call('PEXPIRE', KEYS[1], (w + 1) * win - now + 1000)
 return out
 `;
 
-type WithReserve = Redis & {
+type WithReserve = RedisClient & {
   relayReserveSlots(key: string, windowMs: number, limit: number, count: number): Promise<(number | string)[]>;
 };
 
 export class SubscriptionThrottle {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     this.redis.defineCommand('relayReserveSlots', { numberOfKeys: 1, lua: RESERVE });

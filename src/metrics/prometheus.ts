@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis.js';
 import promClient, { type Metric } from 'prom-client';
 import { TRANSFERS } from '../domain.js';
 import type { AlertStore } from '../db/stores.js';
@@ -21,7 +21,7 @@ const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 
 export interface MetricsDeps {
   alerts: AlertStore;
   queues: AlertQueues;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
 }
 
@@ -32,6 +32,12 @@ export class RelayMetrics {
   private readonly failed = new Counter({
     name: 'relay_alerts_failed_total',
     help: 'Alerts failed for good, by subscription and reason (Slack error code).',
+    labelNames: ['subscription', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly suppressed = new Counter({
+    name: 'relay_alerts_suppressed_total',
+    help: 'Alerts that posted nothing, by subscription and reason (duplicate, nothing_to_resolve).',
     labelNames: ['subscription', 'reason'],
     registers: [this.registry],
   });
@@ -60,6 +66,7 @@ export class RelayMetrics {
       this.accepted.inc({ subscription: row.subscriptionId }, row.count);
       if (row.status === 'delivered') this.delivered.inc({ subscription: row.subscriptionId }, row.count);
       if (row.status === 'failed') this.failed.inc({ subscription: row.subscriptionId, reason: row.errorCode ?? 'unknown' }, row.count);
+      if (row.status === 'suppressed') this.suppressed.inc({ subscription: row.subscriptionId, reason: row.errorCode ?? 'unknown' }, row.count);
     }
     this.latency = latency;
     try {

@@ -1,15 +1,37 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Config } from '../config.js';
-import { TRANSFERS, type Transfer } from '../domain.js';
+import { TRANSFERS, type AlertEvent, type AlertMessage, type Transfer } from '../domain.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import { QUEUE_NAMES } from './names.js';
-import { deliveryJobName, type DeliveryJob } from './delivery-job.js';
+import { deliveryJobName, type DeliveryJobData } from './delivery-job.js';
 
-export interface QueuedDelivery extends DeliveryJob {
+export interface QueuedDelivery extends DeliveryJobData {
   transfer: Transfer;
   /** wait this long before the job may start (its subscription's reserved window) */
   delayMs?: number;
+}
+
+/** A record's delivery job: ids, the member, the message and its condition; never a token. */
+export function deliveryOf(row: {
+  id: string;
+  subscriptionId: string;
+  recipient: string;
+  transfer: Transfer;
+  message: AlertMessage;
+  dedupKey: string | null;
+  event: AlertEvent;
+}): QueuedDelivery {
+  return {
+    alertId: row.id,
+    subscriptionId: row.subscriptionId,
+    recipient: row.recipient,
+    transfer: row.transfer,
+    message: row.message,
+    // the usual case carries neither: a plain firing alert
+    ...(row.dedupKey === null ? {} : { dedupKey: row.dedupKey }),
+    ...(row.event === 'firing' ? {} : { event: row.event }),
+  };
 }
 
 /** The producer side of both delivery queues. */
@@ -18,7 +40,7 @@ export class AlertQueues {
   private readonly jobOptions: JobsOptions;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     { queuePrefix, worker }: Pick<Config, 'queuePrefix' | 'worker'>,
   ) {
     this.byKind = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertMessageSchema } from '../domain.js';
+import { ALERT_EVENTS, alertMessageSchema } from '../domain.js';
 
 /**
  * What a delivery job carries: ids, the member and the message, never a token (the worker reads
@@ -11,9 +11,14 @@ export const deliveryJobSchema = z.object({
   subscriptionId: z.string().min(1),
   recipient: z.string().min(1),
   message: alertMessageSchema,
+  /** one condition's key and what this alert says of it (§6.4) */
+  dedupKey: z.string().min(1).max(255).optional(),
+  event: z.enum(ALERT_EVENTS).default('firing'),
 });
 
 export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
+/** What the producer writes: `event` left out for a plain firing alert. */
+export type DeliveryJobData = z.input<typeof deliveryJobSchema>;
 
 /** Job names show subscription and recipient in Bull Board; the job id is the alert id. */
 export const deliveryJobName = (job: Pick<DeliveryJob, 'subscriptionId' | 'recipient'>) =>

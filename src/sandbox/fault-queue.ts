@@ -51,7 +51,8 @@ function validate(fault: SandboxFault): void {
       }
       return;
     case 'delay':
-      if (!(fault.ms >= 0)) throw new TypeError(`delay fault ms must be >= 0, got ${fault.ms}`);
+    case 'late_answer':
+      if (!(fault.ms >= 0)) throw new TypeError(`${fault.kind} fault ms must be >= 0, got ${fault.ms}`);
       return;
     default:
       throw new TypeError(`unknown fault kind ${(fault as { kind: unknown }).kind}`);

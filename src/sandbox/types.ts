@@ -82,7 +82,9 @@ export type SandboxFault =
   | { kind: 'http'; status: number; method?: string; times?: number }
   | { kind: 'error'; error: string; method?: string; times?: number }
   | { kind: 'ratelimit'; retryAfter: number; method?: string; times?: number }
-  | { kind: 'delay'; ms: number; method?: string; times?: number };
+  | { kind: 'delay'; ms: number; method?: string; times?: number }
+  /** carried out at once, answered after `ms`: a caller that hangs up sooner never learns it happened */
+  | { kind: 'late_answer'; ms: number; method?: string; times?: number };
 
 export interface SandboxOAuthOptions {
   clientId: string;

@@ -33,8 +33,9 @@ export function createWebApiRouter(state: SandboxState, closing: AbortSignal): R
 
     const reply = await answer(method, parsed, res);
     if (!reply) {
-      call.status = 499; // nginx's "client closed request": the caller gave up during a delay fault
-      state.log(`${method} → abandoned by the client during a delay`);
+      // nginx's "client closed request": the caller gave up during a delay (not carried out) or before a late answer (carried out)
+      call.status = 499;
+      state.log(`${method} → the client hung up before the answer`);
       state.waiters.notify();
       return;
     }
@@ -45,7 +46,7 @@ export function createWebApiRouter(state: SandboxState, closing: AbortSignal): R
     send(res, reply);
   };
 
-  /** Returns null when the client hung up during a delay fault. */
+  /** Returns null when the client hung up during a delay (not carried out) or before a late answer (carried out). */
   const answer = async (method: string, parsed: ParsedApiRequest, res: Response): Promise<ApiReply | null> => {
     const fault = state.faults.take(method);
     switch (fault?.kind) {
@@ -60,6 +61,12 @@ export function createWebApiRouter(state: SandboxState, closing: AbortSignal): R
         break; // then answer normally
     }
 
+    const reply = await execute(method, parsed);
+    if (fault?.kind === 'late_answer' && !(await delayUnlessAbandoned(fault.ms, res, closing))) return null;
+    return reply;
+  };
+
+  const execute = async (method: string, parsed: ParsedApiRequest): Promise<ApiReply> => {
     if (parsed.bodyError) return fail(parsed.bodyError);
     const handler = methods.get(method);
     if (!handler) return fail('unknown_method');

@@ -20,7 +20,23 @@ const SECTION_LIMIT = 3000;
 export const escapeMrkdwn = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function formatAlertMessage(message: AlertMessage): { text: string; blocks: KnownBlock[] } {
+/** Where a condition stands (§6.4): how often it fired, and when it resolved. */
+export interface AlertState {
+  fired: number;
+  lastFiredAt: number;
+  resolvedAt: number | null;
+}
+
+/** A time as Slack shows it to each member in their own time zone, with UTC as the fallback. */
+export function slackDate(ms: number): string {
+  const fallback = new Date(ms).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback}>`;
+}
+
+export const severityLine = (severity: Severity) => `${SEVERITY_LABEL[severity].emoji} *${SEVERITY_LABEL[severity].word}*`;
+export const severityWord = (severity: Severity) => SEVERITY_LABEL[severity].word;
+
+export function formatAlertMessage(message: AlertMessage, state?: AlertState): { text: string; blocks: KnownBlock[] } {
   const severity = SEVERITY_LABEL[message.severity];
   const blocks: KnownBlock[] = [];
   if (message.title) {
@@ -28,8 +44,18 @@ export function formatAlertMessage(message: AlertMessage): { text: string; block
   }
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `${severity.emoji} *${severity.word}*` }],
+    elements: [{ type: 'mrkdwn', text: severityLine(message.severity) }],
   });
+  // the condition's state, where Slack shows it first: resolved, or firing again
+  if (state?.resolvedAt) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:white_check_mark: *Resolved* ${slackDate(state.resolvedAt)}` }] });
+  }
+  if (state && state.fired > 1) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `:repeat: Fired ${state.fired} times, last ${slackDate(state.lastFiredAt)}` }],
+    });
+  }
   for (const chunk of chunks(escapeMrkdwn(message.text), SECTION_LIMIT)) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
   }
@@ -47,7 +73,7 @@ export function formatAlertMessage(message: AlertMessage): { text: string; block
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `<${message.link.replace(/[<>|]/g, encodeURIComponent)}|Open link>` } });
   }
   // The notification fallback is mrkdwn too: escaped like the blocks, or `<!channel>` would ping
-  const prefix = `[${severity.word}]`;
+  const prefix = state?.resolvedAt ? `[Resolved] [${severity.word}]` : `[${severity.word}]`;
   const body = message.title ? `${message.title}: ${message.text}` : message.text;
   const text = `${prefix} ${escapeMrkdwn(body)}`;
   return { text, blocks };

@@ -52,7 +52,7 @@ const PERMANENT_HINTS: Record<string, string> = {
   msg_too_long: 'The message is too long for Slack.',
   no_text: 'The message has no text.',
   invalid_blocks: 'Slack refused the message blocks.',
-  missing_scope: 'The token lacks a scope the relay needs (chat:write, im:write, users:read, users:read.email).',
+  missing_scope: 'The token lacks a scope the relay needs (chat:write, im:write, users:read, users:read.email; im:history to read a DM back after a crash).',
   messages_tab_disabled: "The member's Messages tab is turned off for this app.",
   invalid_auth: 'Slack refused the token; re-authorise the subscription.',
   token_revoked: 'The token was revoked; re-authorise the subscription.',

@@ -5,8 +5,12 @@ import type {
   ChatPostMessageResponse,
   ChatUpdateArguments,
   ChatUpdateResponse,
+  ConversationsHistoryArguments,
+  ConversationsHistoryResponse,
   ConversationsOpenArguments,
   ConversationsOpenResponse,
+  ConversationsRepliesArguments,
+  ConversationsRepliesResponse,
   UsersListArguments,
   UsersListResponse,
   UsersLookupByEmailArguments,
@@ -30,6 +34,8 @@ interface SlackMethods {
   'conversations.open': [ConversationsOpenArguments, ConversationsOpenResponse];
   'chat.postMessage': [ChatPostMessageArguments, ChatPostMessageResponse];
   'chat.update': [ChatUpdateArguments, ChatUpdateResponse];
+  'conversations.history': [ConversationsHistoryArguments, ConversationsHistoryResponse];
+  'conversations.replies': [ConversationsRepliesArguments, ConversationsRepliesResponse];
 }
 export type SlackMethod = keyof SlackMethods;
 
@@ -40,6 +46,8 @@ export const RATE_LIMIT_SCOPE: Record<SlackMethod, 'workspace' | 'channel'> = {
   'conversations.open': 'workspace',
   'chat.postMessage': 'channel',
   'chat.update': 'channel',
+  'conversations.history': 'workspace',
+  'conversations.replies': 'workspace',
 };
 
 /** Where a session's calls go, and with which token. */

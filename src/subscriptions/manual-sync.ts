@@ -55,6 +55,7 @@ export class ManualSync {
       subscription: subscriptionId,
       message: { title: 'Slack Alert Relay', text: SYNC_MESSAGE, severity: 'info' },
       transfer: 'initial',
+      event: 'firing',
     };
     // lastSync names the test alert before the alert can have an outcome, so its settling finds it
     const alertId = this.deps.intake.newId();

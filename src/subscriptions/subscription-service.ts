@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { EgressPolicy } from '../slack/egress-policy.js';
 import { AppError, notFound } from '../errors.js';
-import type { LastSync, ThrottleSettings } from '../domain.js';
+import { storableText, type LastSync, type ThrottleSettings } from '../domain.js';
 import type { InstallationRow, SubscriptionRow } from '../db/rows.js';
 import { NameTakenError, type AlertStore, type InstallationStore, type SubscriptionChanges, type SubscriptionStore } from '../db/stores.js';
 import { newSubscriptionId } from '../lib/ids.js';
@@ -74,14 +74,13 @@ const limitsSchema = z.strictObject({
 const throttleSchema = z.strictObject({ initial: limitsSchema.optional(), ongoing: limitsSchema.optional() });
 
 const fields = {
-  name: z.string().trim().min(1).max(100).refine((name) => !ID_SHAPE.test(name), 'must not look like a subscription id (sub_…)'),
-  version: z.string().trim().min(1).max(50),
+  name: storableText().trim().min(1).max(100).refine((name) => !ID_SHAPE.test(name), 'must not look like a subscription id (sub_…)'),
+  version: storableText().trim().min(1).max(50),
   // the syntax here; where it may point, by the egress policy (api_url_not_allowed)
   apiUrl: z.url({ protocol: /^https?$/ }).max(500),
   apiToken: requiredSetting('apiToken'),
   clientId: requiredSetting('clientId'),
-  recipient: z
-    .string()
+  recipient: storableText()
     .trim()
     .max(254)
     .nullable()

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeRedisDir, startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { startRelayProcesses, waitUntil, type RelayProcesses } from '../helpers/relay-processes.js';
-import { readDb } from '../security/helpers/relay.js';
+import { dbQuery, jsonColumn } from '../helpers/test-db.js';
 
 /**
  * A manual sync whose test message fails outside delivery: the worker holding it is killed in the
@@ -28,11 +28,10 @@ afterAll(async () => {
 });
 
 const lastSync = async (id: string) => (await relay.api('GET', `/api/v1/subscriptions/${id}`)).body.lastSync;
-const storedSync = (id: string) =>
-  readDb(relay.env.DATABASE_PATH!, (db) => {
-    const row = db.prepare('select last_sync as s from subscriptions where id = ?').get(id) as { s: string | null } | undefined;
-    return row?.s ? (JSON.parse(row.s) as { status: string }) : null;
-  });
+const storedSync = async (id: string) => {
+  const [row] = await dbQuery<{ s: unknown }>(relay.env, 'select last_sync as s from subscriptions where id = $1', [id]);
+  return jsonColumn<{ status: string }>(row?.s);
+};
 
 describe('a sync whose test message stalls past maxStalledCount', () => {
   it('ends lastSync failed, through the record lifecycle', { timeout: 90_000 }, async () => {
@@ -71,6 +70,6 @@ describe('a sync whose test message stalls past maxStalledCount', () => {
     await waitUntil(async () => (await lastSync(sub.id))?.status === 'failed', { timeoutMs: 5000 });
     expect(await lastSync(sub.id)).toMatchObject({ status: 'failed', alertId, error: { code: 'worker_error' } });
     // and it was written down by the hook, not only shown from the record
-    await waitUntil(() => storedSync(sub.id)?.status === 'failed', { timeoutMs: 5000 });
+    await waitUntil(async () => (await storedSync(sub.id))?.status === 'failed', { timeoutMs: 5000 });
   });
 });

@@ -6,8 +6,10 @@ import { startRelayProcesses, waitUntil, type RelayChild, type RelayProcesses } 
 /**
  * A worker process that dies (SIGKILL) in the middle of a delivery loses nothing: its job's lock
  * (WORKER_LOCK_MS) runs out, another worker's stalled check (STALLED_INTERVAL_MS) puts the job back,
- * and that worker delivers it. The killed worker's post never reached Slack (the sandbox drops a
- * delayed call whose client hung up), so the member gets exactly one DM.
+ * and that worker delivers it. The member gets exactly one DM either way: when the killed worker's
+ * post never reached Slack (the sandbox drops a delayed call whose client hung up), the next worker
+ * posts it; when Slack carried it out but the answer never came back, the next worker finds it in
+ * the DM by its metadata (conversations.history) and records it instead of posting again.
  */
 let redis: TestRedis;
 let relay: RelayProcesses;
@@ -101,5 +103,49 @@ describe('a worker process killed mid-delivery', () => {
     } finally {
       await slack.close();
     }
+  });
+
+  it('after Slack carried out the killed worker\'s post (its answer never came back), the next worker finds it in the DM and posts nothing', async () => {
+    const sub = await relay.createSubscription({ recipient: 'U0ALICE' });
+    const running = relay.workers.filter((w) => w.alive());
+    while (running.length < 1) running.push(await relay.startWorker());
+    // Slack stores the message at once; its answer would come after the worker is gone.
+    relay.sandbox.inject({ kind: 'late_answer', ms: 3000, method: 'chat.postMessage', times: 1 });
+    const marker = `carried-out ${Date.now()}`;
+    const posted = relay.sandbox.callsTo('chat.postMessage').length;
+
+    const id = await relay.sendAlert({ subscription: sub.id, text: marker });
+    await waitUntil(() => relay.sandbox.messages({ user: 'U0ALICE' }).some((m) => m.text.includes(marker)), { timeoutMs: 10_000, describe: () => relay.dump() });
+    expect((await relay.api('GET', `/api/v1/alerts/${id}`)).body.status).toBe('delivering');
+    for (const worker of running) expect((await worker.kill()).signal).toBe('SIGKILL');
+
+    await relay.startWorker();
+    const record = await relay.waitForAlert(id, ['delivered', 'failed'], 20_000);
+    expect(record, relay.dump()).toMatchObject({ status: 'delivered', error: null });
+    const messages = relay.sandbox.messages({ user: 'U0ALICE' }).filter((m) => m.text.includes(marker));
+    expect(messages, 'one DM: the takeover read the DM back instead of posting again').toHaveLength(1);
+    expect(record.slack).toEqual({ channel: messages[0]!.channel, ts: messages[0]!.ts });
+    expect(relay.sandbox.callsTo('chat.postMessage').slice(posted).map((c) => c.status)).toEqual([499]);
+    const readBacks = relay.sandbox.callsTo('conversations.history').filter((c) => c.params.include_all_metadata !== undefined);
+    expect(readBacks.length).toBeGreaterThan(0);
+  });
+
+  it('without im:history the takeover cannot read the DM back: it posts again (at least once) and says so in the log', async () => {
+    const sub = await relay.createSubscription({ recipient: 'U0ALICE' });
+    const running = relay.workers.filter((w) => w.alive());
+    while (running.length < 1) running.push(await relay.startWorker());
+    relay.sandbox.inject({ kind: 'late_answer', ms: 3000, method: 'chat.postMessage', times: 1 });
+    relay.sandbox.inject({ kind: 'error', error: 'missing_scope', method: 'conversations.history', times: 1 });
+    const marker = `no-history ${Date.now()}`;
+
+    const id = await relay.sendAlert({ subscription: sub.id, text: marker });
+    await waitUntil(() => relay.sandbox.messages({ user: 'U0ALICE' }).some((m) => m.text.includes(marker)), { timeoutMs: 10_000, describe: () => relay.dump() });
+    for (const worker of running) expect((await worker.kill()).signal).toBe('SIGKILL');
+
+    const next = await relay.startWorker();
+    const record = await relay.waitForAlert(id, ['delivered', 'failed'], 20_000);
+    expect(record, relay.dump()).toMatchObject({ status: 'delivered', error: null });
+    expect(relay.sandbox.messages({ user: 'U0ALICE' }).filter((m) => m.text.includes(marker))).toHaveLength(2);
+    expect(next.logs().some((l) => l.alertId === id && String(l.msg).includes('needs im:history'))).toBe(true);
   });
 });

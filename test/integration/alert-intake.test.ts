@@ -61,6 +61,9 @@ describe('POST /api/v1/alerts', () => {
       attempts: 0,
       tokenSource: null,
       slack: null,
+      dedupKey: null,
+      event: 'firing',
+      coalesced: false,
       error: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
       deliveredAt: null,
@@ -74,7 +77,7 @@ describe('POST /api/v1/alerts', () => {
     expect(await ongoing.getJob(res.body.id)).toBeFalsy();
   });
 
-  it('refuses bad input with SPEC §5 codes and changes nothing', async () => {
+  it('refuses bad input with docs/contract.md §5 codes and changes nothing', async () => {
     const before = { records: await recordCount(), jobs: await totalJobs() };
     const noRecipient = await relay.createSubscription({ recipient: null });
     const cases: [string, unknown, number, string, Record<string, string>?][] = [

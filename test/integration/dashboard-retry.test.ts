@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
-/** SPEC §3: a failed job retried from Bull Board goes back to `queued`, then is delivered. */
+/** docs/contract.md §3: a failed job retried from Bull Board goes back to `queued`, then is delivered. */
 let relay: TestRelay;
 beforeAll(async () => {
   relay = await startTestRelay({ worker: false });

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { holdWriteLock } from '../helpers/test-db.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_TOKEN, startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
@@ -53,8 +53,7 @@ describe('/metrics', () => {
 describe('a busy database', () => {
   it('answers 503 unavailable within a second, not 500, and keeps nothing', async () => {
     const sub = await relay.createSubscription();
-    const blocker = new Database(relay.config.databasePath);
-    blocker.exec('BEGIN EXCLUSIVE');
+    const release = await holdWriteLock(relay.env);
     try {
       const started = Date.now();
       const res = await relay.api('POST', '/api/v1/alerts', { subscription: sub.id, text: 'blocked' });
@@ -62,8 +61,7 @@ describe('a busy database', () => {
       expect(res.status).toBe(503);
       expect(res.body.error).toBe('unavailable');
     } finally {
-      blocker.exec('ROLLBACK');
-      blocker.close();
+      await release();
     }
     const listed = await relay.api('GET', `/api/v1/alerts?subscription=${sub.id}`);
     expect(listed.body.alerts).toEqual([]);

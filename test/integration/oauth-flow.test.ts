@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, clickPadlock, formFields } from '../helpers/browser.js';
 import { BOT_TOKEN, startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
-/** SPEC §2: the padlock → Slack's authorize page → callback → "Authorization Complete", over HTTP. */
+/** docs/contract.md §2: the padlock → Slack's authorize page → callback → "Authorization Complete", over HTTP. */
 let relay: TestRelay;
 const oauthTokens: string[] = [];
 const pages: string[] = [];
@@ -23,7 +23,7 @@ async function authorize(browser: Browser, subscriptionId: string, decision: 'al
   const authorizeUrl = new URL(start.headers.get('location')!);
   expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${relay.sandbox.url}/oauth/v2/authorize`);
   expect(authorizeUrl.searchParams.get('client_id')).toBe(relay.config.slack.oauth!.clientId);
-  expect(authorizeUrl.searchParams.get('scope')).toBe('chat:write,im:write,users:read,users:read.email');
+  expect(authorizeUrl.searchParams.get('scope')).toBe('chat:write,im:write,im:history,users:read,users:read.email');
   expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`${relay.config.publicUrl}/oauth/callback`);
   expect(browser.cookies.get('slack-app-oauth-state')).toBe(authorizeUrl.searchParams.get('state'));
 

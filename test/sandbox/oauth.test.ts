@@ -20,7 +20,7 @@ describe('oauth.v2.access', () => {
       ok: true,
       app_id: 'A0SANDBOX',
       authed_user: { id: 'U0ALICE' },
-      scope: 'chat:write,im:write,users:read,users:read.email',
+      scope: 'chat:write,im:write,im:history,users:read,users:read.email',
       token_type: 'bot',
       bot_user_id: 'U0BOT',
       team: { id: 'T0SANDBOX', name: 'Sandbox' },

@@ -3,7 +3,7 @@ import { maxInSlidingWindow, perFixedWindow } from '../helpers/post-timing.js';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /**
- * SPEC §4 limits with two real worker processes: a subscription's own budget (reserved at
+ * docs/contract.md §4 limits with two real worker processes: a subscription's own budget (reserved at
  * intake) and the global BullMQ limiter as the ceiling over all subscriptions.
  */
 let relay: TestRelay;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep, startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /**
- * Slack 429s (SPEC §4): the stand-in enforces about one post per second per channel, answering 429
+ * Slack 429s (docs/contract.md §4): the stand-in enforces about one post per second per channel, answering 429
  * with Retry-After. The relay waits out each 429 for that channel only: every alert is delivered
  * exactly once, none fails, and another subscription's member keeps getting alerts at once.
  */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
-  it('applies SPEC §5 defaults', () => {
+  it('applies docs/contract.md §5 defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
     const config = loadConfig({ DATABASE_PATH: join(dir, 'relay.db') });
     expect(config.port).toBe(3000);

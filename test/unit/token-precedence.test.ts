@@ -5,7 +5,7 @@ const OAUTH_API = 'https://slack.com/api/';
 const SUB_API = 'http://127.0.0.1:9999/api/';
 const base = { subscriptionApiUrl: SUB_API, oauthApiUrl: OAUTH_API };
 
-describe('pickToken (SPEC §2 precedence)', () => {
+describe('pickToken (docs/contract.md §2 precedence)', () => {
   it('prefers a stored OAuth token over a bot token, and sends it only to SLACK_API_URL', () => {
     expect(pickToken({ ...base, oauthToken: 'xoxb-oauth', botToken: 'xoxb-bot' })).toEqual({
       source: 'oauth',

@@ -10,12 +10,12 @@ import { guarded, guardedAsync } from './errors.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** Rows per `insert` statement: at 18 columns, well under SQLite's 32,766 parameters. */
+/** Rows per `insert` statement: at 22 columns, well under SQLite's 32,766 parameters. */
 const INSERT_CHUNK = 64;
 const COLUMNS = [
   'id', 'subscription_id', 'transfer', 'status', 'attempts', 'token_source', 'recipient', 'message',
   'slack_channel', 'slack_ts', 'error_code', 'error_message', 'api_key_id', 'idempotency_key',
-  'payload_hash', 'created_at', 'updated_at', 'delivered_at',
+  'payload_hash', 'dedup_key', 'event', 'reply_ts', 'coalesced', 'created_at', 'updated_at', 'delivered_at',
 ] as const;
 
 /** A row's values in COLUMNS' order. */
@@ -23,7 +23,8 @@ function insertValues(row: AlertRow): unknown[] {
   return [
     row.id, row.subscriptionId, row.transfer, row.status, row.attempts, row.tokenSource, row.recipient,
     JSON.stringify(row.message), row.slackChannel, row.slackTs, row.errorCode, row.errorMessage,
-    row.apiKeyId, row.idempotencyKey, row.payloadHash, row.createdAt, row.updatedAt, row.deliveredAt,
+    row.apiKeyId, row.idempotencyKey, row.payloadHash, row.dedupKey, row.event, row.replyTs, row.coalesced ? 1 : 0,
+    row.createdAt, row.updatedAt, row.deliveredAt,
   ];
 }
 
@@ -46,6 +47,10 @@ export function toAlertRow(raw: RawAlert): AlertRow {
     apiKeyId: raw.api_key_id as string | null,
     idempotencyKey: raw.idempotency_key as string | null,
     payloadHash: raw.payload_hash as string | null,
+    dedupKey: raw.dedup_key as string | null,
+    event: raw.event as AlertRow['event'],
+    replyTs: raw.reply_ts as string | null,
+    coalesced: raw.coalesced === 1,
     createdAt: Number(raw.created_at),
     updatedAt: Number(raw.updated_at),
     deliveredAt: raw.delivered_at === null ? null : Number(raw.delivered_at),
@@ -61,9 +66,14 @@ function setClause(change: StatusChange, now: number): { sql: string; values: un
       return { sql: `status = 'delivering', token_source = ?, updated_at = ?`, values: [change.tokenSource, now] };
     case 'delivered':
       return {
-        sql: `status = 'delivered', slack_channel = ?, slack_ts = ?, token_source = ?, attempts = ?,
+        sql: `status = 'delivered', slack_channel = ?, slack_ts = ?, token_source = ?, attempts = ?, coalesced = ?,
               error_code = null, error_message = null, delivered_at = ?, updated_at = ?`,
-        values: [change.channel, change.ts, change.tokenSource, change.attempts, now, now],
+        values: [change.channel, change.ts, change.tokenSource, change.attempts, change.coalesced ? 1 : 0, now, now],
+      };
+    case 'suppressed':
+      return {
+        sql: `status = 'suppressed', error_code = ?, error_message = ?, updated_at = ?`,
+        values: [change.error.code, change.error.message, now],
       };
     case 'retrying':
       return {
@@ -89,6 +99,12 @@ export class SqliteAlertStore implements AlertStore {
     this.db.$client.prepare<[string | null, string, number], RawAlert>(
       // `is` matches null too (alerts sent by the relay itself), and still uses the index
       'select * from alerts where api_key_id is ? and idempotency_key = ? and created_at > ? order by created_at desc limit 1',
+    ),
+  );
+  private readonly earlierWaiting = once(() =>
+    this.db.$client.prepare<[string, string, string, string], { id: string }>(
+      `select id from alerts where subscription_id = ? and dedup_key = ? and id < ? and recipient = ?
+         and status in ('queued', 'retrying', 'delivering') limit 1`,
     ),
   );
   /** `insert … values (…), (…), …` for `n` rows, prepared once per size used. */
@@ -171,6 +187,18 @@ export class SqliteAlertStore implements AlertStore {
     let raw: RawAlert | undefined;
     await guardedAsync(() => this.deliveryWrites.submit([() => (raw = write())]));
     return raw ? toAlertRow(raw) : undefined;
+  }
+
+  async recordReply(id: string, replyTs: string, now: number): Promise<void> {
+    guarded(() => this.db.$client.prepare('update alerts set reply_ts = ?, updated_at = ? where id = ?').run(replyTs, now, id));
+  }
+
+  async earlierOfKeyWaiting(record: Pick<AlertRow, 'id' | 'subscriptionId' | 'recipient' | 'dedupKey'>): Promise<boolean> {
+    if (record.dedupKey === null) return false;
+    const row = guarded(() =>
+      this.earlierWaiting().get(record.subscriptionId, record.dedupKey!, record.id, record.recipient),
+    );
+    return row !== undefined;
   }
 
   async waitingSince(before: number, page: { limit: number; offset: number }): Promise<AlertRow[]> {

@@ -2,6 +2,7 @@ import type { Stores } from '../stores.js';
 import { SqliteAlertStore } from './alert-store.js';
 import { createDb } from './client.js';
 import { guarded } from './errors.js';
+import { SqliteMessageStore } from './message-store.js';
 import { runSqliteMigrations } from './migrate.js';
 import { SqliteInstallationStore, SqliteOAuthStateStore, SqliteSubscriptionStore } from './subscription-store.js';
 
@@ -15,6 +16,7 @@ export function openSqliteStores(path: string, { busyTimeoutMs = 5000, migrate =
     subscriptions: new SqliteSubscriptionStore(db),
     installations: new SqliteInstallationStore(db),
     oauthStates: new SqliteOAuthStateStore(db),
+    messages: new SqliteMessageStore(db),
     async ping() {
       return guarded(() => db.$client.prepare('select 1').get() !== undefined);
     },

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { AlertMessage, AlertStatus, LastSync, ThrottleSettings, TokenSource, Transfer } from '../../domain.js';
-import type { AlertRow, InstallationRow, OAuthStateRow, SubscriptionRow } from '../rows.js';
+import { sqliteTable, text, integer, index, primaryKey, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { AlertEvent, AlertMessage, AlertStatus, LastSync, ThrottleSettings, TokenSource, Transfer } from '../../domain.js';
+import type { AlertRow, InstallationRow, MessageEntry, OAuthStateRow, OpenKeyRow, SlackMessageRow, SubscriptionRow } from '../rows.js';
 
 /**
  * The SQLite schema: the embedded default database. camelCase here, snake_case in SQL (drizzle
@@ -81,6 +81,10 @@ export const alerts = sqliteTable(
     idempotencyKey: text(),
     /** sha-256 of the accepted payload: a reused idempotency key must come with the same one */
     payloadHash: text(),
+    dedupKey: text(),
+    event: text().$type<AlertEvent>().notNull().default('firing'),
+    replyTs: text(),
+    coalesced: integer({ mode: 'boolean' }).notNull().default(false),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
     deliveredAt: integer(),
@@ -93,7 +97,38 @@ export const alerts = sqliteTable(
     index('alerts_idempotency_key').on(t.apiKeyId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
     // an intake key lists only its own records, newest first
     index('alerts_api_key').on(t.apiKeyId, t.id),
+    // a condition's deliveries in acceptance order: the earlier ones of its key still waiting
+    index('alerts_dedup_key').on(t.subscriptionId, t.dedupKey, t.id).where(sql`${t.dedupKey} is not null`),
   ],
+);
+
+/** Messages the relay may edit later (they show an alert with a dedupKey), with what they show. */
+export const slackMessages = sqliteTable(
+  'slack_messages',
+  {
+    id: text().primaryKey(),
+    subscriptionId: text().notNull(),
+    channel: text().notNull(),
+    ts: text().notNull(),
+    tokenSource: text().$type<TokenSource>().notNull(),
+    entries: text({ mode: 'json' }).$type<MessageEntry[]>().notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex('slack_messages_channel_ts').on(t.channel, t.ts)],
+);
+
+/** Conditions that fired and have not resolved, per subscription, member and key. */
+export const openKeys = sqliteTable(
+  'open_keys',
+  {
+    subscriptionId: text().notNull(),
+    recipient: text().notNull(),
+    dedupKey: text().notNull(),
+    messageId: text().notNull(),
+    openedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriptionId, t.recipient, t.dedupKey] })],
 );
 
 // The tables hold exactly the rows of src/db/rows.ts: a drift is a compile error here.
@@ -104,4 +139,6 @@ export type SchemaMatchesRows = [
   Assert<Same<typeof oauthInstallations.$inferSelect, InstallationRow>>,
   Assert<Same<typeof oauthStates.$inferSelect, OAuthStateRow>>,
   Assert<Same<typeof alerts.$inferSelect, AlertRow>>,
+  Assert<Same<typeof slackMessages.$inferSelect, SlackMessageRow>>,
+  Assert<Same<typeof openKeys.$inferSelect, OpenKeyRow>>,
 ];

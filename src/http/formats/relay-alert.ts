@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertMessageSchema, TRANSFERS, type AlertInput } from '../../domain.js';
+import { ALERT_EVENTS, alertMessageSchema, storableText, TRANSFERS, type AlertInput } from '../../domain.js';
 import { AppError, atIndex } from '../../errors.js';
 import { parseInput } from '../../lib/validation.js';
 
@@ -9,22 +9,26 @@ import { parseInput } from '../../lib/validation.js';
  */
 
 // No control characters: the key a batch derives for an item uses one, so it can collide with no key sent.
-export const idempotencyKeySchema = z
-  .string()
+export const idempotencyKeySchema = storableText()
   .trim()
   .min(1)
   .max(200)
   .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
+
+/** One condition's key (§6.4): 1–255 characters. */
+export const dedupKeySchema = storableText().trim().min(1).max(255);
 
 /** The key of item `index` of a batch sent with the Idempotency-Key `header`. */
 const derivedKey = (header: string, index: number) => `${header}\u001f${index}`;
 
 const alertBodySchema = z.strictObject({
   ...alertMessageSchema.shape,
-  subscription: z.string().trim().min(1).max(200),
-  recipient: z.string().trim().min(1).max(254).optional(),
+  subscription: storableText().trim().min(1).max(200),
+  recipient: storableText().trim().min(1).max(254).optional(),
   transfer: z.enum(TRANSFERS).default('ongoing'),
   idempotencyKey: idempotencyKeySchema.optional(),
+  dedupKey: dedupKeySchema.optional(),
+  status: z.enum(ALERT_EVENTS).default('firing'),
 });
 
 const batchBodySchema = z.strictObject({
@@ -32,8 +36,8 @@ const batchBodySchema = z.strictObject({
 });
 
 function toInput(body: z.output<typeof alertBodySchema>): AlertInput {
-  const { subscription, recipient, transfer, idempotencyKey, title, text, severity, fields, link } = body;
-  return { subscription, recipient, transfer, idempotencyKey, message: { title, text, severity, fields, link } };
+  const { subscription, recipient, transfer, idempotencyKey, dedupKey, status, title, text, severity, fields, link } = body;
+  return { subscription, recipient, transfer, idempotencyKey, dedupKey, event: status, message: { title, text, severity, fields, link } };
 }
 
 /** One alert; the Idempotency-Key header, when sent, wins over the body's key. */

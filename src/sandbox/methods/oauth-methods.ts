@@ -2,7 +2,7 @@ import { APP_ID, type SandboxState } from '../sandbox-state.js';
 import type { IssuedTokens } from '../token-registry.js';
 import { type ApiReply, type ApiRequest, fail, type MethodFactory, ok, stringParam } from './api-method.js';
 
-export const GRANTED_SCOPES = 'chat:write,im:write,users:read,users:read.email';
+export const GRANTED_SCOPES = 'chat:write,im:write,im:history,users:read,users:read.email';
 
 export const oauthMethods: MethodFactory = (state) => ({
   'oauth.v2.access': {

@@ -12,7 +12,7 @@ const { InstallProvider } = slackOAuth;
 export type Installer = InstallProviderType;
 
 /** The scopes the relay needs (docs/contract.md §2). */
-export const OAUTH_SCOPES = ['chat:write', 'im:write', 'users:read', 'users:read.email'];
+export const OAUTH_SCOPES = ['chat:write', 'im:write', 'im:history', 'users:read', 'users:read.email'];
 
 export const redirectUri = (publicUrl: string) => `${publicUrl}/oauth/callback`;
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../queues/redis.js';
 import type { InstallationRow } from '../../db/rows.js';
 import type { InstallationStore } from '../../db/stores.js';
 import type { RedisKeys } from '../../limits/redis-keys.js';
@@ -26,7 +26,7 @@ const RETRY_AFTER_MS = 1000;
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export interface OAuthTokensDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   installations: InstallationStore;
   /** a refresh token Slack refuses: the subscription needs authorising again */
