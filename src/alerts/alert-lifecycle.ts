@@ -8,11 +8,11 @@ import type { AlertStore, StatusChange } from '../db/stores.js';
  * (the manual sync's `lastSync`, "Re-authorization required") hangs off one hook; metrics are
  * counted from the records themselves.
  *
- *
  *   transition  from                           to
  *   waiting     queued, retrying, delivering   queued      (a rate limit, a concurrency slot, an earlier post)
  *   delivering  queued, retrying, delivering   delivering  (just before the post)
- *   delivered   delivering                     delivered   (final)
+ *   delivered   queued, retrying, delivering   delivered   (final; from `queued` when this attempt had nothing left
+ *                                                            to post: its reply went out before, or the DM showed its post)
  *   retrying    queued, retrying, delivering   retrying    (a transient failure, attempts left)
  *   interrupted delivering                     retrying    (the attempt failed outside delivery: a crash, a database error)
  *   failed      queued, retrying, delivering   failed      (final)
@@ -25,7 +25,7 @@ const STILL_WAITING: readonly AlertStatus[] = ['queued', 'retrying', 'delivering
 const FROM: Record<'wait' | 'delivering' | 'delivered' | 'retrying' | 'interrupted' | 'failed' | 'suppressed' | 'retried', readonly AlertStatus[]> = {
   wait: STILL_WAITING,
   delivering: STILL_WAITING,
-  delivered: ['delivering'],
+  delivered: STILL_WAITING,
   // a transient failure may come before the post (a member lookup answered 500)
   retrying: STILL_WAITING,
   interrupted: ['delivering'],

@@ -107,20 +107,25 @@ class Steps {
     return edited ?? { outcome: 'posted', channel: open.channel, ts: open.ts };
   }
 
-  /** Resolved: the message is edited to say so and when, a reply goes to its thread (once), the key closes. */
+  /**
+   * Resolved: a reply goes to its thread (once), the message is edited to say so and when, the key
+   * closes. The reply, recorded, comes before the edit, which may be drawn again: an edit that went
+   * out and a reply that must wait for the channel would otherwise spend the channel's pace on the
+   * same edit again and again.
+   */
   async resolve(open: SlackMessageRow): Promise<Posted> {
     const entries = open.entries.map((entry) =>
       entry.dedupKey === this.job.dedupKey && !entry.resolvedAt ? { ...entry, resolvedAt: this.record.createdAt } : entry,
     );
     await this.deps.messages.updateEntries(open.id, entries, Date.now());
-    const edited = await this.edit(open, entries);
-    if (edited) return edited;
     if (!this.record.replyTs) {
       const entry = entries.find((e) => e.dedupKey === this.job.dedupKey)!;
       const reply = await this.postOnce(open.channel, resolvedReply(entry), open.ts);
       if (reply.outcome !== 'posted') return reply;
       await this.deps.lifecycle.replied(this.record.id, reply.ts);
     }
+    const edited = await this.edit(open, entries);
+    if (edited) return edited;
     await this.deps.messages.closeKey(this.job.subscriptionId, this.job.recipient, this.job.dedupKey!);
     return { outcome: 'posted', channel: open.channel, ts: open.ts };
   }

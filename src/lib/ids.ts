@@ -17,16 +17,45 @@ function random16(): Buffer {
   return pool.subarray(offset - 16, offset);
 }
 
+/**
+ * A ULID, monotonic within the process: ids made in the same millisecond (a batch's alerts) sort
+ * in the order they were made, by counting up from the first one's random part, as ULID's
+ * monotonic factory does. Intake orders one condition's deliveries by id (docs/contract.md §6.4).
+ */
+let lastTime = -1;
+let lastRandom: number[] = [];
+
 export function ulid(now = Date.now()): string {
+  const fresh = () => [...random16()].map((byte) => byte % 32);
+  let random: number[];
+  if (now > lastTime) {
+    [lastTime, lastRandom] = [now, fresh()];
+    random = lastRandom;
+  } else if (now === lastTime) {
+    increment(lastRandom);
+    random = lastRandom;
+  } else {
+    // an earlier time (given by the caller, or the clock stepped back): an id of its own
+    random = fresh();
+  }
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  let random = '';
-  for (const byte of random16()) random += ALPHABET[byte % 32];
-  return time + random;
+  return time + random.map((digit) => ALPHABET[digit]).join('');
+}
+
+/** Adds one to a base-32 number (most significant digit first); 80 random bits do not run out in a millisecond. */
+function increment(digits: number[]): void {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    if (digits[i]! < 31) {
+      digits[i]! += 1;
+      return;
+    }
+    digits[i] = 0;
+  }
 }
 
 export const newSubscriptionId = () => `sub_${ulid()}`;

@@ -234,6 +234,25 @@ function mutate(rng: Rng, template: Record<string, J>, fieldPool: string[]): J {
   return { pairs };
 }
 
+/** An Alertmanager (v4) or Grafana (v1) notification, each alert and the whole broken a little (or not). */
+function notificationTemplate(rng: Rng, world: World, version: '4' | '1'): J {
+  const alerts: J[] = Array.from({ length: rng.pick([0, 1, 2, 3, 1001]) }, (_, i) => {
+    const alert: Record<string, J> = {
+      status: rng.pick(['firing', 'resolved']),
+      labels: obj({ alertname: `Fuzz ${world.counter++}`, severity: rng.pick(['critical', 'warning', 'info', 'page', randomString(rng)]), instance: 'db-1' }),
+      annotations: obj({ summary: rng.chance(0.8) ? 'disk full' : randomString(rng) }),
+      startsAt: '2026-12-01T00:00:00Z',
+      fingerprint: rng.chance(0.7) ? `fp${rng.int(0, 20)}` : randomString(rng),
+    };
+    if (rng.chance(0.5)) alert.generatorURL = rng.pick(['https://prometheus.example.com/graph', 'javascript:alert(1)', randomString(rng)]);
+    if (version === '1' && rng.chance(0.5)) alert.valueString = randomString(rng);
+    if (version === '1' && rng.chance(0.3)) alert.panelURL = rng.pick(['https://grafana.example.com/d/x', randomString(rng)]);
+    return i < 5 && rng.chance(0.3) ? mutate(rng, alert, NOTIFICATION_ALERT_FIELDS) : obj(alert);
+  });
+  return mutate(rng, { version: rng.chance(0.9) ? version : rng.pick(['4', '1', '3', 4]), status: 'firing', receiver: 'relay', alerts }, ['version', 'alerts', 'status', 'receiver']);
+}
+
+const NOTIFICATION_ALERT_FIELDS = ['status', 'labels', 'annotations', 'startsAt', 'fingerprint', 'generatorURL', 'valueString', 'panelURL'];
 const ALERT_FIELDS = ['subscription', 'text', 'title', 'severity', 'fields', 'link', 'recipient', 'transfer', 'idempotencyKey'];
 const SUBSCRIPTION_FIELDS = ['name', 'version', 'apiUrl', 'apiToken', 'clientId', 'recipient', 'throttle'];
 
@@ -429,6 +448,17 @@ function generate(rng: Rng, world: World, index: number, bigBudget: { left: numb
       },
     ],
     [8, () => ({ method: 'GET', path: `/api/v1/alerts${queryString(rng, world)}` })],
+    // the monitoring integrations: a subscription in the query (or not), a notification in the body
+    [
+      10,
+      () => {
+        const format = rng.pick(['alertmanager', 'grafana'] as const);
+        const query = rng.chance(0.9)
+          ? `?subscription=${rng.chance(0.6) ? rng.pick(world.subscriptionIds) : pathParam(rng, world.subscriptionIds)}${rng.chance(0.2) ? `&recipient=${rng.pick(['U0ALICE', pathParam(rng, [])])}` : ''}`
+          : rng.pick(['', '?subscription=', '?subscription=a&subscription=b', '?subscription[x]=1']);
+        return { method: 'POST', path: `/api/v1/integrations/${format}${query}`, value: notificationTemplate(rng, world, format === 'alertmanager' ? '4' : '1'), batch: true };
+      },
+    ],
     // the operator's side: the padlock, the callback, metrics and the dashboard, with odd input and auth
     [
       6,
@@ -456,6 +486,8 @@ function generate(rng: Rng, world: World, index: number, bigBudget: { left: numb
         path: rng.pick([
           '/api/v1/alerts',
           '/api/v1/alerts/batch',
+          '/api/v1/integrations/alertmanager',
+          '/api/v1/integrations/prometheus',
           `/api/v1/alerts/${alertId()}/extra`,
           '/api/v1/subscriptions',
           `/api/v1/subscriptions/${subId()}/${rng.pick(['initialize', 'authorization', 'nope', ''])}`,
@@ -592,7 +624,9 @@ describe('HTTP API fuzzing', () => {
           parsed = undefined;
         }
         const documented501 = res.status === 501 && req.method === 'POST' && /\/initialize$/.test(req.path) && parsed?.error === 'initialization_not_supported';
-        if (res.status >= 500 && !documented501) fail('a 5xx');
+        // a monitoring system retries 5xx only: an over-quota intake key is told 503 there (docs/contract.md §6.4)
+        const documented503 = res.status === 503 && /^\/api\/v1\/integrations\//.test(req.path) && parsed?.error === 'rate_limited';
+        if (res.status >= 500 && !documented501 && !documented503) fail('a 5xx');
         const api = /^\/api(\/|$)/i.test(req.path);
         if (api && res.status >= 400 && res.status < 500 && req.method !== 'HEAD') {
           if (!res.contentType.includes('application/json')) fail('a 4xx that is not JSON');

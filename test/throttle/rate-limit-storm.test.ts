@@ -44,4 +44,26 @@ describe('a 429 storm', () => {
     expect(new Set(storm).size).toBe(6);
     expect(relay.sandbox.callsTo('chat.postMessage').some((c) => c.status === 429)).toBe(true);
   });
+
+  it('conditions under the storm: thread replies and edits keep the pace, and each condition ends one resolved message, nothing twice', async () => {
+    relay = await startTestRelay({ worker: false, sandbox: { channelPostLimit: { perSecond: 1 } } });
+    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    const sub = await relay.createSubscription({ recipient: 'U0ALICE' });
+    const keys = ['storm-a', 'storm-b'];
+    // each key: fired, fired again, resolved, accepted in that order in one batch
+    const alerts = ['firing', 'firing', 'resolved'].flatMap((status) => keys.map((key) => ({ subscription: sub.id, text: `${key} ${status}`, dedupKey: key, status })));
+    const res = await relay.api('POST', '/api/v1/alerts/batch', { alerts });
+    expect(res.status).toBe(202);
+    const records = await Promise.all(res.body.alerts.map((a: { id: string }) => relay.waitForAlert(a.id, ['delivered', 'failed', 'suppressed'], 40_000)));
+    expect(records.map((r) => r.status)).toEqual(Array(6).fill('delivered'));
+
+    const top = relay.sandbox.messages({ user: 'U0ALICE', topLevel: true });
+    expect(top).toHaveLength(2);
+    for (const message of top) {
+      expect(JSON.stringify(message.blocks)).toContain(':white_check_mark: *Resolved*');
+      // one reply for the repeat, one for the resolve
+      expect(relay.sandbox.messages({ user: 'U0ALICE', threadTs: message.ts })).toHaveLength(2);
+    }
+    expect(relay.sandbox.callsTo('chat.postMessage').some((c) => c.status === 429) || relay.sandbox.callsTo('chat.update').some((c) => c.status === 429)).toBe(true);
+  }, 60_000);
 });
