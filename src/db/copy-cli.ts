@@ -7,7 +7,7 @@ import { migratePostgres } from './postgres/index.js';
 /**
  * `npm run db:copy -- --from ./data/relay.db --to postgres://…`: moves a relay from SQLite to
  * PostgreSQL. It applies the PostgreSQL migrations, then copies every subscription, OAuth
- * installation, pending OAuth state and alert record, in batches, as they are: tokens stay sealed
+ * installation, pending OAuth state, alert record and open condition (its message), in batches, as they are: tokens stay sealed
  * (the same ENCRYPTION_KEY opens them on the new database), ids and timestamps are kept, and rows
  * that are already there are left alone, so a copy that was interrupted can be run again. Stop
  * the relay's web and worker processes first; afterwards set DATABASE_URL and start them again.
@@ -18,7 +18,9 @@ const TABLES = [
   { name: 'subscriptions', key: 'id', json: ['throttle', 'last_sync'], booleans: ['reauth_required'] },
   { name: 'oauth_installations', key: 'subscription_id', json: [], booleans: [] },
   { name: 'oauth_states', key: 'state_digest', json: ['install_options'], booleans: [] },
-  { name: 'alerts', key: 'id', json: ['message'], booleans: [] },
+  { name: 'alerts', key: 'id', json: ['message'], booleans: ['coalesced'] },
+  { name: 'slack_messages', key: 'id', json: ['entries'], booleans: [] },
+  { name: 'open_keys', key: 'subscription_id, recipient, dedup_key', json: [], booleans: [] },
 ] as const;
 const BATCH = 500;
 

@@ -8,7 +8,7 @@ export interface MrkdwnContext {
 
 /** The shortcodes alerts commonly use; others stay as `:name:`, which is still readable. */
 const EMOJI: Record<string, string> = {
-  information_source: 'ℹ️', warning: '⚠️', x: '❌', rotating_light: '🚨', white_check_mark: '✅',
+  information_source: 'ℹ️', warning: '⚠️', x: '❌', rotating_light: '🚨', white_check_mark: '✅', repeat: '🔁',
   heavy_check_mark: '✔️', bell: '🔔', fire: '🔥', rocket: '🚀', tada: '🎉', eyes: '👀', '+1': '👍',
   thumbsup: '👍', '-1': '👎', thumbsdown: '👎', red_circle: '🔴', large_green_circle: '🟢',
   large_yellow_circle: '🟡', large_blue_circle: '🔵', hourglass: '⌛', hourglass_flowing_sand: '⏳',
