@@ -11,12 +11,14 @@
 //   --cpu-prof DIR     run the relay's processes with `node --cpu-prof --cpu-prof-dir=DIR`
 //   --prof-role ROLE   with --cpu-prof: web, workers or all (default all)
 //   --keep             keep the run folder (logs of every process, SQLite files)
+//   --db postgres      every relay's records on PostgreSQL (a server of the run's own, a database per relay)
+//   --only workers     (not in the default set) delivery with 1, 2 and 3 workers, on SQLite and PostgreSQL
 //
 // Every run starts its own redis-server on a free port, the Slack stand-in (bench/sandbox-host.ts)
 // as its own process, and the relay as separate processes, started with the Procfile's commands (web,
 // worker) and their node flags. Nothing on port 6379 is touched.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +36,15 @@ import {
   intakeScenario,
   latencyScenario,
   sizes,
+  workersScenario,
   type BenchContext,
 } from './scenarios.js';
+import { startPostgresServer, type TestPostgres } from '../test/helpers/postgres-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput'] as const;
+const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'workers'] as const;
+/** what a run measures unless --only says otherwise */
+const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 interface Args {
@@ -49,12 +55,13 @@ interface Args {
   cpuProf?: string;
   profRole: 'web' | 'workers' | 'all';
   keep: boolean;
+  db: 'sqlite' | 'postgres';
   /** seconds to wait, before each scenario, for other work on the machine to calm down */
   waitIdleS?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: [...ALL], build: true, profRole: 'all', keep: false };
+  const args: Args = { quick: false, only: [...DEFAULT_SCENARIOS], build: true, profRole: 'all', keep: false, db: 'sqlite' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -72,6 +79,11 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--cpu-prof') args.cpuProf = resolve(value());
     else if (arg === '--prof-role') args.profRole = value() as Args['profRole'];
     else if (arg === '--keep') args.keep = true;
+    else if (arg === '--db') {
+      const db = value();
+      if (db !== 'sqlite' && db !== 'postgres') throw new Error(`--db is sqlite or postgres, not ${db}`);
+      args.db = db;
+    }
     else if (arg === '--wait-idle') args.waitIdleS = Number(value());
     else if (arg === '--help' || arg === '-h') {
       console.log(readUsage());
@@ -82,7 +94,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
+  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
 }
 
 const fmt = (value: unknown) => (typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'n/a') : String(value ?? 'n/a'));
@@ -101,6 +113,10 @@ function printTable(figures: Partial<Figures>): void {
   }
   if (f.latency) rows.push(['latency p50/p95/p99 ms @100/s', `${fmt(f.latency.p50Ms)} / ${fmt(f.latency.p95Ms)} / ${fmt(f.latency.p99Ms)}`, '']);
   if (f.goodput) rows.push(['goodput (1 post/s/channel)', `${fmt(f.goodput.ratio)} (failed ${f.goodput.failed}, dup ${f.goodput.duplicates})`, 'ideal 20 s']);
+  if (f.workers) {
+    rows.push(['delivered/s, 1/2/3 workers, SQLite', f.workers.sqlite.map(fmt).join(' / '), '']);
+    rows.push(['delivered/s, 1/2/3 workers, PostgreSQL', f.workers.postgres.map(fmt).join(' / '), '']);
+  }
   if (f.memory) rows.push(['peak RSS MB web / worker', `${fmt(f.memory.webRssMb)} / ${fmt(f.memory.workerRssMb)}`, '']);
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['scenario', 'relay', 'baseline'][c]!.length));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
@@ -132,7 +148,20 @@ async function main(): Promise<void> {
   const redis = await startRedis(runDir);
   const sandbox = await startSandboxProcess(ROOT, runDir, 'sandbox', {});
   const peaks: PeakRecord[] = [];
+  let postgres: Promise<TestPostgres> | undefined;
+  const postgresServer = () => {
+    postgres ??= startPostgresServer({ database: 'bench' }).then((server) => {
+      log(`PostgreSQL ${server.url.replace(/\/\/[^@]*@/, '//')} (initdb and start ${round(server.startupMs / 1000, 1)} s)`);
+      return server;
+    });
+    return postgres.then((server) => ({
+      createDatabase: (name: string) => server.createDatabase(name),
+      pid: () => Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    }));
+  };
   const ctx: BenchContext = {
+    postgres: args.db === 'postgres' ? await postgresServer() : undefined,
+    postgresServer,
     root: ROOT,
     runDir,
     quick: args.quick,
@@ -152,6 +181,7 @@ async function main(): Promise<void> {
       platform: `${platform()} ${release()}`,
     },
     mode: args.quick ? 'quick' : 'full',
+    database: args.db,
   };
   const load: Record<string, unknown> = {};
   const details: Record<string, unknown> = {
@@ -196,6 +226,11 @@ async function main(): Promise<void> {
       label: 'Slack-limit goodput (5 members × 20, 1 post/s/channel)',
       run: () => goodputScenario(ctx),
       line: (f: Figures['goodput']) => `ratio ${f.ratio}, failed ${f.failed}, duplicates ${f.duplicates}`,
+    },
+    workers: {
+      label: `delivery with 1, 2 and 3 workers, SQLite and PostgreSQL (drain ${sizes(args.quick).deliveryN} each)`,
+      run: () => workersScenario(ctx),
+      line: (f: Figures['workers']) => `SQLite ${f.sqlite.join(' / ')}/s, PostgreSQL ${f.postgres.join(' / ')}/s`,
     },
   };
 
@@ -250,6 +285,7 @@ async function main(): Promise<void> {
   } finally {
     await sandbox.stop().catch(() => {});
     await redis.stop().catch(() => {});
+    if (postgres) await (await postgres).stop().catch(() => {});
     killStartedProcs();
   }
 

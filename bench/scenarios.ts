@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { baselineJob } from './baseline/job-shape.js';
+import { cpuMeter } from './lib/machine.js';
 import { freePort, sleep, startProc, waitFor } from './lib/proc.js';
 import type { BenchRedis } from './lib/redis.js';
 import { procfileNodeFlags, Relay, type PeakRecord } from './lib/relay.js';
@@ -17,10 +18,21 @@ export interface BenchContext {
   /** the stand-in without a rate limit, shared by scenarios 1–4 (reset before each) */
   sandbox: SandboxProcess;
   peaks: PeakRecord[];
+  /** `--db postgres`: every relay's records on this server (a database per relay); else SQLite files */
+  postgres?: BenchPostgres;
+  /** the PostgreSQL server for the scenarios that compare both dialects (started on first use) */
+  postgresServer(): Promise<BenchPostgres>;
   cpuProfDir?: string;
   profile?: { web?: boolean; workers?: boolean };
   log(line: string): void;
 }
+
+export interface BenchPostgres {
+  createDatabase(name: string): Promise<string>;
+  /** the postmaster, whose backends do a relay's queries */
+  pid(): number;
+}
+export type Dialect = 'sqlite' | 'postgres';
 
 /** Sizes of the full and the quick run. */
 export function sizes(quick: boolean) {
@@ -37,8 +49,10 @@ const PREFILL_CONCURRENCY = 4;
 
 const SAMPLE_ALERT = { title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' } as const;
 
-function relayFor(ctx: BenchContext, scenario: string, slackApiUrl = ctx.sandbox.apiUrl): Relay {
+function relayFor(ctx: BenchContext, scenario: string, slackApiUrl = ctx.sandbox.apiUrl, dialect?: Dialect): Relay {
+  const postgres = dialect === undefined ? ctx.postgres : dialect === 'postgres' ? 'lazy' : undefined;
   return new Relay({
+    database: postgres === undefined ? undefined : async (name) => (postgres === 'lazy' ? await ctx.postgresServer() : postgres).createDatabase(name),
     root: ctx.root,
     runDir: ctx.runDir,
     redisUrl: ctx.redis.url,
@@ -247,9 +261,9 @@ function drainTimeoutMs(n: number): number {
   return Math.max(60_000, n * 10); // ≥ 100 deliveries/s, or it is reported as not drained
 }
 
-async function drainRelay(ctx: BenchContext, workers: number, n: number) {
+async function drainRelay(ctx: BenchContext, workers: number, n: number, dialect?: Dialect) {
   await fresh(ctx);
-  const relay = relayFor(ctx, `delivery${workers}`);
+  const relay = relayFor(ctx, `delivery${workers}${dialect ? `_${dialect}` : ''}`, ctx.sandbox.apiUrl, dialect);
   try {
     await relay.startWeb();
     await relay.createSubscription();
@@ -260,9 +274,19 @@ async function drainRelay(ctx: BenchContext, workers: number, n: number) {
     const waiting = counts.wait ?? 0;
     if (waiting !== n) throw new Error(`prefill left ${JSON.stringify(counts)} jobs, expected ${n}`);
     await relay.startWorkers(workers);
+    const postgres = dialect === 'postgres' ? await ctx.postgresServer() : dialect === undefined ? ctx.postgres : undefined;
+    // where the cores go while it drains: what binds
+    const cpu = cpuMeter({
+      workers: relay.workers.map((w) => w.pid),
+      redis: [ctx.redis.proc.pid],
+      slackStandIn: [ctx.sandbox.proc.pid],
+      ...(postgres ? { postgres: [postgres.pid()] } : {}),
+      web: relay.web ? [relay.web.pid] : [],
+    });
     const t0 = Date.now();
     await relay.ongoing.resume();
     const stats = await ctx.sandbox.waitCount(n, drainTimeoutMs(n));
+    const coresBusy = cpu();
     await sleep(500); // let any straggler (a duplicate) arrive before counting
     const after = await ctx.sandbox.stats();
     const delivered = Math.min(after.messages, n);
@@ -274,6 +298,7 @@ async function drainRelay(ctx: BenchContext, workers: number, n: number) {
       duplicates: Math.max(0, after.messages - n),
       drainS: round((end - t0) / 1000, 2),
       calls: after.calls,
+      coresBusy,
     };
   } finally {
     await relay.stop();
@@ -332,6 +357,27 @@ export async function deliveryScenario(ctx: BenchContext) {
     figures: { oneWorkerPerSec: one.perSec, twoWorkersPerSec: two.perSec, baselinePerSec: raw.perSec },
     details: { alerts: n, workerConcurrency: 50, oneWorker: one, twoWorkers: two, rawWorker: raw },
   };
+}
+
+/**
+ * Throughput with 1, 2 and 3 worker processes, on SQLite and on PostgreSQL in the same run
+ * (docs/contract.md §6.3): the same drain as the delivery scenario, to members of a stand-in
+ * without a rate limit, so that Slack's per-channel pace never binds.
+ */
+export async function workersScenario(ctx: BenchContext) {
+  const n = sizes(ctx.quick).deliveryN;
+  const figures: Record<Dialect, number[]> = { sqlite: [], postgres: [] };
+  const details: Record<string, unknown> = { alerts: n, workerConcurrency: 50 };
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    for (const workers of [1, 2, 3]) {
+      const drained = await drainRelay(ctx, workers, n, dialect);
+      const busy = Object.entries(drained.coresBusy).map(([name, cores]) => `${name} ${cores}`).join(', ');
+      ctx.log(`    ${dialect}, ${workers} worker(s): ${drained.perSec}/s (${drained.delivered}/${n} in ${drained.drainS} s); cores busy: ${busy}`);
+      figures[dialect].push(drained.perSec);
+      details[`${dialect}${workers}`] = drained;
+    }
+  }
+  return { figures, details };
 }
 
 // ---------------------------------------------------------------------------------------------

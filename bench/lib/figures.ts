@@ -9,6 +9,9 @@ export interface Figures {
   latency: { p50Ms: number; p95Ms: number; p99Ms: number };
   goodput: { ratio: number; failed: number; duplicates: number };
   memory: { webRssMb: number; workerRssMb: number };
+  /** delivered/s with 1, 2 and 3 workers, per dialect */
+  workers: { sqlite: number[]; postgres: number[] };
+  database?: 'sqlite' | 'postgres';
   details?: Record<string, unknown>;
 }
 

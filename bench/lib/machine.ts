@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { sleep, startedProcs } from './proc.js';
 
 /**
@@ -32,6 +32,44 @@ function procJiffies(pid: number | 'self', withChildren: boolean): number {
   } catch {
     return 0;
   }
+}
+
+/** Jiffies of a process and all its live descendants (PostgreSQL's backends under its postmaster). */
+export function treeJiffies(rootPid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...tree].reduce((sum, pid) => sum + procJiffies(pid, true), 0);
+}
+
+/** CPU seconds per named group of process trees, between start() and the function it returns. */
+export function cpuMeter(groups: Record<string, number[]>): () => Record<string, number> {
+  const read = () => Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + treeJiffies(pid), 0)]));
+  const from = read();
+  const started = Date.now();
+  return () => {
+    const to = read();
+    const seconds = (Date.now() - started) / 1000;
+    // jiffies are 1/100 s on Linux; the answer is cores busy on average
+    return Object.fromEntries(Object.keys(groups).map((name) => [name, Math.round(((to[name]! - from[name]!) / 100 / seconds) * 100) / 100]));
+  };
 }
 
 /** Jiffies used by the benchmark: this process, its reaped children, and its live children. */

@@ -39,6 +39,8 @@ export interface RelayOptions {
   /** which relay processes to profile when cpuProfDir is set */
   profile?: { web?: boolean; workers?: boolean };
   env?: Record<string, string>;
+  /** the records on PostgreSQL: a database of its own for this relay (else a SQLite file in its folder) */
+  database?: (name: string) => Promise<string>;
   /** collects each process's peak RSS when it stops */
   peaks: PeakRecord[];
 }
@@ -85,6 +87,7 @@ export class Relay {
   }
 
   async startWeb(): Promise<void> {
+    const databaseUrl = await this.options.database?.(this.options.scenario.replace(/[^a-z0-9_]/gi, '_').toLowerCase());
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     this.env = {
@@ -92,7 +95,7 @@ export class Relay {
       NODE_ENV: 'production',
       PORT: String(this.port),
       PUBLIC_URL: this.url,
-      DATABASE_PATH: join(this.dir, 'relay.db'),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_PATH: join(this.dir, 'relay.db') }),
       REDIS_URL: this.options.redisUrl,
       QUEUE_PREFIX: this.queuePrefix,
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
