@@ -49,7 +49,8 @@ export interface AlertIntakeDeps {
   now?: () => number;
 }
 
-type IntakeItem = { row: AlertRow; subscription: IntakeSubscription };
+/** One alert of a request; `quotaKey` is the intake key whose quota it takes (null: none). */
+type IntakeItem = { row: AlertRow; subscription: IntakeSubscription; quotaKey: string | null };
 
 export class AlertIntake {
   private readonly now: () => number;
@@ -69,6 +70,8 @@ export class AlertIntake {
   /** One request's alerts, in order; refused whole if any is. The writes are grouped with other requests'. */
   async accept(inputs: AlertInput[], context: IntakeContext): Promise<IntakeResult[]> {
     const apiKeyId = context.caller?.keyId ?? null;
+    // Each intake key's quota, taken in the group commit; the relay's own alerts and admin keys have none.
+    const quotaKey = context.caller?.role === 'intake' ? context.caller.keyId : null;
     const now = this.now();
     // each distinct reference looked up once, all at once
     const refs = [...new Set(inputs.map((input) => input.subscription))];
@@ -78,13 +81,11 @@ export class AlertIntake {
       try {
         const subscription = byRef.get(input.subscription);
         if (!subscription) throw notFound(`No subscription ${JSON.stringify(input.subscription)}.`);
-        return { row: this.toRow(input, subscription, apiKeyId, now, context.ids?.[index]), subscription };
+        return { row: this.toRow(input, subscription, apiKeyId, now, context.ids?.[index]), subscription, quotaKey };
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
     });
-    // Each intake key's quota; a refused request writes nothing. The relay's own alerts and admin keys have none.
-    if (context.caller?.role === 'intake') await this.deps.quota.consume(context.caller.keyId, items.length);
     const claimed = await this.markDuplicates(inputs, items);
     try {
       const written = await this.writes.submit(items);
@@ -114,8 +115,51 @@ export class AlertIntake {
     return keyed.filter((_, i) => first[i]).map(({ key }) => key);
   }
 
-  /** One group commit: the records in one transaction, then their jobs in one round trip. */
-  private async write(requests: IntakeItem[][]) {
+  /** One group commit: each key's quota taken once, the records in one transaction, then their jobs in one round trip. */
+  private async write(submitted: IntakeItem[][]) {
+    const refused = await this.takeQuota(submitted);
+    const requests = submitted.filter((_, i) => !refused[i]);
+    const written = requests.length > 0 ? await this.writeAdmitted(requests) : [];
+    let next = 0;
+    return submitted.map((_, i) => refused[i] ?? written[next++]!);
+  }
+
+  /**
+   * INTAKE_RATE_LIMIT for the group: one call per intake key for all its requests; when they do
+   * not fit together, each on its own in order, so that the ones within the quota still go
+   * through. A refused request writes nothing; its refusal is its own.
+   */
+  private async takeQuota(requests: IntakeItem[][]): Promise<(AppError | undefined)[]> {
+    const refused: (AppError | undefined)[] = requests.map(() => undefined);
+    const byKey = new Map<string, number[]>();
+    requests.forEach((items, i) => {
+      const key = items[0]?.quotaKey;
+      if (key) byKey.set(key, [...(byKey.get(key) ?? []), i]);
+    });
+    const consume = async (key: string, indexes: number[]): Promise<AppError | undefined> => {
+      try {
+        await this.deps.quota.consume(key, indexes.reduce((sum, i) => sum + requests[i]!.length, 0));
+        return undefined;
+      } catch (error) {
+        if (error instanceof AppError) return error;
+        throw error;
+      }
+    };
+    await Promise.all(
+      [...byKey].map(async ([key, indexes]) => {
+        const together = await consume(key, indexes);
+        if (!together) return;
+        if (together.code !== 'rate_limited' || indexes.length === 1) {
+          for (const i of indexes) refused[i] = together;
+          return;
+        }
+        for (const i of indexes) refused[i] = await consume(key, [i]);
+      }),
+    );
+    return refused;
+  }
+
+  private async writeAdmitted(requests: IntakeItem[][]) {
     const outcomes = await this.deps.alerts.insertUnlessRepeated(
       requests.map((items) => items.map((item) => item.row)),
       this.now() - IDEMPOTENCY_WINDOW_MS,

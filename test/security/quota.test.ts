@@ -14,7 +14,7 @@ import { apiAs, closeAll, pollUntil, recordCount, startFastRelay } from './helpe
  */
 const redisUrl = inject('redisUrl');
 const LIMIT = 5;
-const keys = Array.from({ length: 5 }, (_, i) => `quota${i}_${randomBytes(14).toString('hex')}`);
+const keys = Array.from({ length: 6 }, (_, i) => `quota${i}_${randomBytes(14).toString('hex')}`);
 let relay: RelayProcesses;
 let redis: RedisInspector;
 let subscriptionId: string;
@@ -66,6 +66,17 @@ describe('INTAKE_RATE_LIMIT=5', () => {
     const two = await api('POST', '/api/v1/alerts/batch', batchOf(2, 'last two'));
     expect(two.status, two.text).toBe(202);
     expectRateLimited(await api('POST', '/api/v1/alerts', alert('one more')), 'a single alert after 5 in batches');
+  });
+
+  it('holds for concurrent requests, which intake takes together: of 8 at once, exactly 5 are accepted and 3 refused', async () => {
+    const api = apiAs(relay, keys[5]!);
+    const before = await written();
+    const answers = await Promise.all(Array.from({ length: LIMIT + 3 }, (_, i) => api('POST', '/api/v1/alerts', alert(`together ${i}`))));
+    expect(answers.map((res) => res.status).sort()).toEqual([...Array(LIMIT).fill(202), ...Array(3).fill(429)]);
+    for (const res of answers.filter((r) => r.status === 429)) expectRateLimited(res, 'over the quota, together');
+    const after = await written();
+    expect(after.records - before.records).toBe(LIMIT);
+    expect(after.jobs - before.jobs).toBe(LIMIT);
   });
 
   it('is per key: another intake key still sends its own 5 while the first is refused', async () => {
