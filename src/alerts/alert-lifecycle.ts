@@ -10,7 +10,8 @@ import type { AlertStore, StatusChange } from '../db/stores.js';
  *
  *   transition  from                           to
  *   waiting     queued, retrying, delivering   queued      (a rate limit, a concurrency slot, an earlier post)
- *   delivering  queued, retrying, delivering   delivering  (just before the post)
+ *   delivering  queued, retrying, delivering   delivering  (just before the post, from the status the attempt read;
+ *                                                            a storm's leader takes queued and retrying ones into its message)
  *   delivered   queued, retrying, delivering   delivered   (final; from `queued` when this attempt had nothing left
  *                                                            to post: its reply went out before, or the DM showed its post)
  *   retrying    queued, retrying, delivering   retrying    (a transient failure, attempts left)
@@ -61,9 +62,14 @@ export class AlertLifecycle {
     await this.move(id, FROM.wait, { status: 'queued' });
   }
 
-  /** The post is about to start: the one call that must not be repeated while it may be in flight. */
-  async delivering(id: string, tokenSource: TokenSource): Promise<void> {
-    await this.move(id, FROM.delivering, { status: 'delivering', tokenSource });
+  /**
+   * The post is about to start: the one call that must not be repeated while it may be in flight.
+   * `from` is the status the attempt read: if the record has moved since (a storm's leader took
+   * it into its message), the answer is false and the attempt must not post.
+   */
+  async delivering(id: string, tokenSource: TokenSource, from: AlertStatus): Promise<boolean> {
+    if (!FROM.delivering.includes(from)) return false;
+    return (await this.move(id, [from], { status: 'delivering', tokenSource })) !== undefined;
   }
 
   async delivered(id: string, result: { channel: string; ts: string; tokenSource: TokenSource; attempts: number; coalesced?: boolean }): Promise<void> {

@@ -111,7 +111,7 @@ export interface MessageStore {
   /** the message of an open key, with what it shows */
   openMessage(subscriptionId: string, recipient: string, dedupKey: string): Promise<SlackMessageRow | undefined>;
   get(messageId: string): Promise<SlackMessageRow | undefined>;
-  /** a message just posted, and the keys it opens for `recipient` */
+  /** a message just posted, and the keys it opens for `recipient` (a message already there stays as it is) */
   create(message: SlackMessageRow, recipient: string, dedupKeys: string[]): Promise<void>;
   /** what a message shows now */
   updateEntries(messageId: string, entries: MessageEntry[], now: number): Promise<void>;

@@ -72,13 +72,16 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
   const job = parsed.success ? parsed.data : await rebuiltJob(deps, attempt.jobId);
   if (!job) return { outcome: 'failed', failure: permanentFailure('invalid_job', 'The job data does not match the delivery schema.') };
 
-  const record = await deps.alerts.get(job.alertId);
+  let record = await deps.alerts.get(job.alertId);
   // No record: the intake answered 503 and removed it, so the client never took this alert as sent.
   if (!record) return { outcome: 'skipped', reason: 'no_record' };
   // A job re-run after a crash between posting and completing must not post twice.
   if (record.status === 'delivered' || record.status === 'suppressed') return { outcome: 'skipped', reason: 'already_delivered' };
   // A failed record whose job runs again was retried (from Bull Board, or by a script): it waits again.
-  if (record.status === 'failed') await deps.lifecycle.retried([record.id]);
+  if (record.status === 'failed') {
+    await deps.lifecycle.retried([record.id]);
+    record = { ...record, status: 'queued' };
+  }
   // A post may still be in flight in a worker that lost this job's lock (a Redis outage longer
   // than WORKER_LOCK_MS, say): wait until that post has answered or timed out, then look again.
   if (record.status === 'delivering') {
@@ -109,13 +112,13 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
       throw error;
     });
     const posted = await postAlert(deps, job, record, picked);
-    if (posted.outcome === 'wait') return wait(deps, job, posted.afterMs);
+    if (posted.outcome === 'wait') return posted.untouched ? { outcome: 'wait', afterMs: posted.afterMs } : wait(deps, job, posted.afterMs);
     if (posted.outcome === 'suppressed') {
       await deps.lifecycle.suppressed(job.alertId, { code: posted.code, message: posted.message });
       return { outcome: 'suppressed', code: posted.code };
     }
-    const { channel, ts } = posted;
-    await deps.lifecycle.delivered(job.alertId, { channel, ts, tokenSource: picked.source, attempts: attemptNumber });
+    const { channel, ts, coalesced } = posted;
+    await deps.lifecycle.delivered(job.alertId, { channel, ts, tokenSource: picked.source, attempts: attemptNumber, coalesced });
     return { outcome: 'delivered', channel, ts };
   } catch (error) {
     if (error instanceof NotAnAttempt) return fail(deps, job, error.failure, attempt.attemptsMade, null);

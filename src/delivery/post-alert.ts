@@ -1,16 +1,17 @@
 import type { AlertRow, MessageEntry, SlackMessageRow } from '../db/rows.js';
-import { newMessageId } from '../lib/ids.js';
+import { messageIdFor } from '../lib/ids.js';
 import type { DeliveryJob } from '../queues/delivery-job.js';
 import { formatAlertMessage } from '../slack/alert-message.js';
 import { classifySlackError, DeliveryFailure, permanentFailure, remoteId, remoteTs } from '../slack/errors.js';
 import type { SlackSession } from '../slack/gateway.js';
-import { alertMetadata, renderEntries, repeatReply, resolvedReply } from '../slack/message-format.js';
+import { alertMetadata, fitsInOneMessage, MAX_BLOCKS, renderEntries, repeatReply, resolvedReply } from '../slack/message-format.js';
 import type { PickedToken } from '../slack/token-precedence.js';
 import type { DeliveryDeps } from './deliver.js';
 
 export type Posted =
-  | { outcome: 'posted'; channel: string; ts: string }
-  | { outcome: 'wait'; afterMs: number }
+  | { outcome: 'posted'; channel: string; ts: string; coalesced?: boolean }
+  /** `untouched`: the record is left as it is (a storm's leader may have taken it into its message) */
+  | { outcome: 'wait'; afterMs: number; untouched?: boolean }
   | { outcome: 'suppressed'; code: string; message: string };
 
 /**
@@ -19,7 +20,9 @@ export type Posted =
  * it, a repeat replies in its thread and counts the repeat on it, a resolve edits it and says so in
  * the thread. A rotated OAuth token that Slack calls expired is refreshed once, and tried again.
  */
-export async function postAlert(deps: DeliveryDeps, job: DeliveryJob, record: AlertRow, picked: PickedToken): Promise<Posted> {
+export async function postAlert(deps: DeliveryDeps, job: DeliveryJob, read: AlertRow, picked: PickedToken): Promise<Posted> {
+  // this attempt's own copy: the status moves with it (a post refused as expired leaves it `delivering`)
+  const record = { ...read };
   try {
     return await post(deps, job, record, picked);
   } catch (error) {
@@ -40,7 +43,7 @@ async function post(deps: DeliveryDeps, job: DeliveryJob, record: AlertRow, pick
   const userId = await deps.directory.userId(slack, job.recipient);
   const channel = await deps.directory.dmChannel(slack, userId);
   const step = new Steps(deps, job, record, picked, slack);
-  if (!job.dedupKey) return step.postNew(channel, [], formatAlertMessage(job.message));
+  if (!job.dedupKey) return step.postNew(channel);
 
   const open = await deps.messages.openMessage(job.subscriptionId, job.recipient, job.dedupKey);
   if (job.event === 'resolved') {
@@ -49,10 +52,7 @@ async function post(deps: DeliveryDeps, job: DeliveryJob, record: AlertRow, pick
     if (!open) return { outcome: 'suppressed', code: 'nothing_to_resolve', message: 'No message of this dedupKey is open: nothing was posted.' };
     return step.resolve(open);
   }
-  if (!open) {
-    const entry = entryOf(record);
-    return step.postNew(channel, [entry], renderEntries([entry]));
-  }
+  if (!open) return step.postNew(channel);
   // its own message, posted and opened by an attempt that was cut off before it recorded the outcome
   if (open.entries.some((entry) => entry.alertId === record.id)) return { outcome: 'posted', channel: open.channel, ts: open.ts };
   return step.repeat(open);
@@ -68,14 +68,85 @@ class Steps {
     private readonly slack: SlackSession,
   ) {}
 
-  /** A new DM; with `entries`, a message that can change later, and the keys it opens. */
-  async postNew(channel: string, entries: MessageEntry[], content: ReturnType<typeof formatAlertMessage>): Promise<Posted> {
-    const posted = await this.postOnce(channel, content);
-    if (posted.outcome !== 'posted') return posted;
-    if (entries.length > 0) {
+  /**
+   * A new DM (docs/contract.md §6.4, §6.5). When the member's channel must wait, it waits with the
+   * storm of other new messages for it; the one whose turn it is takes up to a message's worth of
+   * them along: one message, a line each, and every record delivered with its `ts`.
+   */
+  async postNew(channel: string): Promise<Posted> {
+    const earlier = await this.earlierPost(channel);
+    if (earlier) return this.foundAgain(channel, earlier);
+    const turn = await this.slack.joinStorm(channel, this.record, STORM_CAPACITY);
+    if (turn.waitMs > 0) return { outcome: 'wait', afterMs: turn.waitMs, untouched: true };
+    if (!(await this.markDelivering())) {
+      // another alert's post took this one along: its record says so once that post is recorded
+      await this.slack.takeStorm(channel, this.record.id, 0);
+      return { outcome: 'wait', afterMs: this.deps.postTimeoutMs, untouched: true };
+    }
+    const own = entryOf(this.record);
+    const others = turn.paced ? await this.takeOthers(channel, own) : [];
+    const entries = [own, ...others.map(entryOf)];
+    const content = entries.length > 1 || this.job.dedupKey ? renderEntries(entries) : formatAlertMessage(this.job.message);
+    let posted: Posted & { outcome: 'posted' };
+    try {
+      const result = await this.slack.call(
+        'chat.postMessage',
+        {
+          channel,
+          text: content.text,
+          blocks: content.blocks as never,
+          unfurl_links: false,
+          metadata: alertMetadata(this.record.id, this.job.dedupKey ?? null, others.map((other) => other.id)),
+        },
+        { storm: true },
+      );
+      const ts = remoteTs(result.ts);
+      if (!result.ok || !ts) throw new DeliveryFailure(permanentFailure(result.ok ? 'invalid_response' : (result.error ?? 'invalid_response')));
+      posted = { outcome: 'posted', channel: remoteId(result.channel) ?? channel, ts, coalesced: entries.length > 1 };
+    } catch (error) {
+      // nothing went out: the others wait with the storm again (and this one, as its failure says)
+      await Promise.all(others.map((other) => this.deps.lifecycle.waiting(other.id)));
+      await this.slack.rejoinStorm(channel, others);
+      throw error;
+    }
+    // Posted: nothing after this may throw into a retry (that would post twice).
+    if (turn.paced) await this.slack.posted(channel);
+    await this.opened(posted, this.record.id, entries);
+    for (const other of others) {
+      await this.deps.lifecycle.delivered(other.id, { channel: posted.channel, ts: posted.ts, tokenSource: this.picked.source, attempts: other.attempts + 1, coalesced: true });
+    }
+    return posted;
+  }
+
+  /**
+   * This alert's message, posted by an attempt cut off before it recorded it (this alert's, or a
+   * storm leader's that carried it). The message's row is written unless one of the alerts it
+   * carries is recorded delivered (its poster wrote the row before recording any of them).
+   */
+  private async foundAgain(channel: string, found: { ts: string; alertIds: string[] }): Promise<Posted> {
+    const rows = await Promise.all(found.alertIds.map((id) => (id === this.record.id ? this.record : this.deps.alerts.get(id))));
+    const carried = rows.filter(
+      (row): row is AlertRow => row !== undefined && row.subscriptionId === this.job.subscriptionId && row.recipient === this.job.recipient,
+    );
+    const posted = { outcome: 'posted' as const, channel, ts: found.ts, coalesced: carried.length > 1 };
+    if (carried.some((row) => row.status === 'delivered')) return posted;
+    return this.opened(posted, carried[0]?.id ?? this.record.id, carried.map(entryOf));
+  }
+
+  /** The record `delivering`, from the status this attempt last saw; false when it moved meanwhile. */
+  private async markDelivering(): Promise<boolean> {
+    if (!(await this.deps.lifecycle.delivering(this.record.id, this.picked.source, this.record.status))) return false;
+    this.record.status = 'delivering';
+    return true;
+  }
+
+  /** A message just posted (or found posted): its conditions are open, so repeats and resolves find it. */
+  private async opened(posted: Posted & { outcome: 'posted' }, posterId: string, entries: MessageEntry[]): Promise<Posted> {
+    const keys = entries.flatMap((entry) => (entry.dedupKey ? [entry.dedupKey] : []));
+    if (keys.length > 0) {
       const now = Date.now();
       const message: SlackMessageRow = {
-        id: newMessageId(),
+        id: messageIdFor(posterId),
         subscriptionId: this.job.subscriptionId,
         channel: posted.channel,
         ts: posted.ts,
@@ -84,9 +155,35 @@ class Steps {
         createdAt: now,
         updatedAt: now,
       };
-      await this.deps.messages.create(message, this.job.recipient, entries.flatMap((entry) => (entry.dedupKey ? [entry.dedupKey] : [])));
+      await this.deps.messages.create(message, this.job.recipient, keys);
     }
     return posted;
+  }
+
+  /**
+   * The leader's turn in a storm: the others waiting for this channel, as many as fit in one
+   * message with this one, each taken into it (its record `delivering`) unless it has moved on:
+   * delivered meanwhile, being posted by its own job, or a condition that is already open (a
+   * repeat, which replies in its own thread). The ones that do not fit wait for the next turn.
+   */
+  private async takeOthers(channel: string, own: MessageEntry): Promise<AlertRow[]> {
+    const ids = await this.slack.takeStorm(channel, this.record.id, STORM_CAPACITY - 1);
+    if (ids.length === 0) return [];
+    const rows = await Promise.all(ids.map((id) => this.deps.alerts.get(id)));
+    const candidates: AlertRow[] = [];
+    for (const row of rows) {
+      if (!row || row.subscriptionId !== this.job.subscriptionId || row.recipient !== this.job.recipient || row.event !== 'firing') continue;
+      if (row.status !== 'queued' && row.status !== 'retrying') continue;
+      if (row.dedupKey && (await this.deps.messages.openMessage(row.subscriptionId, row.recipient, row.dedupKey))) continue;
+      candidates.push(row);
+    }
+    const fit = fitsInOneMessage([own, ...candidates.map(entryOf)]) - 1;
+    await this.slack.rejoinStorm(channel, candidates.slice(fit));
+    const taken: AlertRow[] = [];
+    for (const row of candidates.slice(0, fit)) {
+      if (await this.deps.lifecycle.delivering(row.id, this.picked.source, row.status)) taken.push(row);
+    }
+    return taken;
   }
 
   /** Fired again: a reply in the thread (once), then the message counts the repeat. */
@@ -136,16 +233,16 @@ class Steps {
    */
   private async postOnce(channel: string, content: { text: string; blocks: unknown[] }, threadTs?: string): Promise<Posted> {
     const earlier = await this.earlierPost(channel, threadTs);
-    if (earlier) return { outcome: 'posted', channel, ts: earlier };
+    if (earlier) return { outcome: 'posted', channel, ts: earlier.ts };
     const pacing = await this.slack.pace(channel);
     if (pacing.waitMs > 0) return { outcome: 'wait', afterMs: pacing.waitMs };
-    await this.deps.lifecycle.delivering(this.record.id, this.picked.source);
+    if (!(await this.markDelivering())) return { outcome: 'wait', afterMs: this.deps.postTimeoutMs, untouched: true };
     const result = await this.slack.call('chat.postMessage', {
       channel,
       text: content.text,
       blocks: content.blocks as never,
       unfurl_links: false,
-      metadata: alertMetadata(this.record.id, this.job.dedupKey ?? null),
+      metadata: alertMetadata(this.record.id, this.job.dedupKey ?? null, []),
       ...(threadTs ? { thread_ts: threadTs } : {}),
     });
     // Posted: nothing after this may throw into a retry (that would post twice).
@@ -161,7 +258,7 @@ class Steps {
    * carries; null when this record never got as far as posting. Without `im:history` the DM cannot
    * be read: the attempt posts again (at least once), and says so in the log.
    */
-  private async earlierPost(channel: string, threadTs: string | undefined): Promise<string | null> {
+  private async earlierPost(channel: string, threadTs?: string): Promise<{ ts: string; alertIds: string[] } | null> {
     const { status, updatedAt, createdAt, id } = this.record;
     if (status !== 'delivering' && status !== 'retrying') return null;
     // a `delivering` record was last changed just before its post; a `retrying` one after it failed
@@ -173,8 +270,11 @@ class Steps {
         const answer = threadTs
           ? await this.slack.call('conversations.replies', { ...args, ts: threadTs, cursor })
           : await this.slack.call('conversations.history', { ...args, cursor });
-        const found = answer.messages?.find((message) => postedFor(message, id));
-        if (found) return remoteTs(found.ts) ?? null;
+        for (const message of answer.messages ?? []) {
+          const alertIds = postedFor(message, id);
+          const ts = alertIds && remoteTs((message as { ts?: unknown }).ts);
+          if (alertIds && ts) return { ts, alertIds };
+        }
         cursor = answer.response_metadata?.next_cursor || undefined;
         if (!cursor) return null;
       }
@@ -202,16 +302,28 @@ class Steps {
   }
 }
 
+/** A storm's message holds at most this many alerts (Slack's 50 blocks, less the header and the context line). */
+const STORM_CAPACITY = MAX_BLOCKS - 2;
+
 /** How far back, and how many messages, the read-back looks for an interrupted attempt's post. */
 const READ_BACK_MARGIN_MS = 2000;
 const READ_BACK_PAGE = 200;
 const READ_BACK_PAGES = 5;
 
-/** A message Slack returned carries this alert's metadata (`relay_alert`, its id). Hostile until checked. */
-function postedFor(message: unknown, alertId: string): boolean {
-  const metadata = (message as { metadata?: { event_type?: unknown; event_payload?: { alert_id?: unknown } } } | null)?.metadata;
-  return metadata?.event_type === 'relay_alert' && metadata.event_payload?.alert_id === alertId;
+/**
+ * The alerts a message Slack returned carries, the one that posted it first, when this alert is
+ * one of them (`relay_alert` metadata: its id, and a storm's others); else null. Hostile until checked.
+ */
+function postedFor(message: unknown, alertId: string): string[] | null {
+  const metadata = (message as { metadata?: { event_type?: unknown; event_payload?: { alert_id?: unknown; alert_ids?: unknown } } } | null)?.metadata;
+  const payload = metadata?.event_type === 'relay_alert' ? metadata.event_payload : undefined;
+  if (typeof payload?.alert_id !== 'string') return null;
+  const others = typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [];
+  const ids = [payload.alert_id, ...others].filter((id) => ALERT_ID.test(id)).slice(0, STORM_CAPACITY);
+  return ids.includes(alertId) ? ids : null;
 }
+
+const ALERT_ID = /^alr_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** The alert as its message shows it. */
 function entryOf(record: AlertRow): MessageEntry {

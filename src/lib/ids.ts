@@ -60,4 +60,9 @@ function increment(digits: number[]): void {
 
 export const newSubscriptionId = () => `sub_${ulid()}`;
 export const newAlertId = () => `alr_${ulid()}`;
-export const newMessageId = () => `msg_${ulid()}`;
+/**
+ * A condition's message is named after the alert that posted it: an alert posts at most one new
+ * message, so an attempt that finds its post again (or a storm's other alert that finds the
+ * message it was carried in) names the same row.
+ */
+export const messageIdFor = (alertId: string) => `msg_${alertId.replace(/^alr_/, '')}`;

@@ -87,7 +87,7 @@ export class SlackSession {
    * One call. A 429 blocks its scope for Retry-After and comes back as a `rate_limited` failure;
    * for a channel, with the wait until this call's paced slot behind the others already waiting.
    */
-  async call<M extends SlackMethod>(method: M, args: SlackMethods[M][0]): Promise<SlackMethods[M][1]> {
+  async call<M extends SlackMethod>(method: M, args: SlackMethods[M][0], options: { storm?: boolean } = {}): Promise<SlackMethods[M][1]> {
     try {
       return (await this.client.apiCall(method, args as Record<string, unknown>)) as SlackMethods[M][1];
     } catch (error) {
@@ -99,6 +99,11 @@ export class SlackSession {
         throw error;
       }
       const channelScope = this.channelScope(channel);
+      // a storm's post waits with the storm (joinStorm), holding no slot of its own
+      if (options.storm) {
+        await this.rateLimits.blockPaced(channelScope, failure.retryAfterMs);
+        throw error;
+      }
       await this.rateLimits.block(channelScope, failure.retryAfterMs);
       const { waitMs } = await this.rateLimits.waitMs(this.workspace, channelScope);
       throw new DeliveryFailure({ ...failure, retryAfterMs: waitMs });
@@ -111,6 +116,19 @@ export class SlackSession {
    */
   pace(channel: string): Promise<{ waitMs: number; paced: boolean }> {
     return this.rateLimits.waitMs(this.workspace, this.channelScope(channel));
+  }
+
+  /** A new message to `channel` waits with the others of a storm (docs/contract.md §6.5); see SlackRateLimits.joinStorm. */
+  joinStorm(channel: string, alert: { id: string; createdAt: number }, capacity: number): Promise<{ waitMs: number; leader: boolean; paced: boolean }> {
+    return this.rateLimits.joinStorm(this.workspace, this.channelScope(channel), alert, capacity);
+  }
+
+  takeStorm(channel: string, leaderId: string, count: number): Promise<string[]> {
+    return this.rateLimits.takeStorm(this.channelScope(channel), leaderId, count);
+  }
+
+  rejoinStorm(channel: string, alerts: { id: string; createdAt: number }[]): Promise<void> {
+    return this.rateLimits.rejoinStorm(this.channelScope(channel), alerts);
   }
 
   /** A paced channel's post went out now; never throws (the post must not be retried). */

@@ -86,7 +86,11 @@ export function resolvedReply(entry: MessageEntry): { text: string; blocks: Know
 }
 
 /** The metadata on every post of the relay (§6.4): which alert, and which condition. */
-export function alertMetadata(alertId: string, dedupKey: string | null) {
-  // (Slack's payload values are strings, numbers or booleans: an alert with no key says '')
-  return { event_type: 'relay_alert', event_payload: { alert_id: alertId, dedup_key: dedupKey ?? '' } };
+export function alertMetadata(alertId: string, dedupKey: string | null, others: string[]) {
+  // (Slack's payload values are strings, numbers or booleans: an alert with no key says '', and a
+  // storm's message lists the other alerts it carries as one string)
+  return {
+    event_type: 'relay_alert',
+    event_payload: { alert_id: alertId, dedup_key: dedupKey ?? '', ...(others.length > 0 ? { alert_ids: others.join(',') } : {}) },
+  };
 }

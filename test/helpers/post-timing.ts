@@ -1,7 +1,7 @@
 import type { SandboxMessage } from '../../src/sandbox/index.js';
 
-/** The most posts seen in any sliding window of `windowMs`. */
-export function maxInSlidingWindow(messages: SandboxMessage[], windowMs: number): number {
+/** The most posts (or alerts carried) seen in any sliding window of `windowMs`. */
+export function maxInSlidingWindow(messages: { at: number }[], windowMs: number): number {
   const times = messages.map((m) => m.at).sort((a, b) => a - b);
   let best = 0;
   for (let start = 0, end = 0; end < times.length; end++) {
@@ -12,11 +12,23 @@ export function maxInSlidingWindow(messages: SandboxMessage[], windowMs: number)
 }
 
 /** Posts per fixed window aligned to the epoch (as the relay's reservations are). */
-export function perFixedWindow(messages: SandboxMessage[], windowMs: number): Map<number, number> {
+export function perFixedWindow(messages: { at: number }[], windowMs: number): Map<number, number> {
   const counts = new Map<number, number>();
   for (const m of messages) {
     const window = Math.floor(m.at / windowMs);
     counts.set(window, (counts.get(window) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * The alerts the messages carry, each at its message's time: a storm's message (§6.5) carries
+ * the alert that posted it and the others its metadata names.
+ */
+export function alertsCarried(messages: SandboxMessage[]): { at: number; alertId: string }[] {
+  return messages.flatMap((message) => {
+    const payload = message.metadata?.event_payload ?? {};
+    const ids = [String(payload.alert_id), ...(typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [])];
+    return ids.map((alertId) => ({ at: message.at, alertId }));
+  });
 }

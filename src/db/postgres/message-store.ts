@@ -28,7 +28,7 @@ export class PostgresMessageStore implements MessageStore {
   async create(message: SlackMessageRow, recipient: string, dedupKeys: string[]): Promise<void> {
     await pgGuarded(() =>
       this.db.transaction(async (tx) => {
-        await tx.insert(slackMessages).values(message);
+        await tx.insert(slackMessages).values(message).onConflictDoNothing();
         for (const dedupKey of dedupKeys) {
           const row = { subscriptionId: message.subscriptionId, recipient, dedupKey, messageId: message.id, openedAt: message.createdAt };
           await tx.insert(openKeys).values(row).onConflictDoUpdate({ target: [openKeys.subscriptionId, openKeys.recipient, openKeys.dedupKey], set: row });

@@ -27,7 +27,7 @@ export class SqliteMessageStore implements MessageStore {
   async create(message: SlackMessageRow, recipient: string, dedupKeys: string[]): Promise<void> {
     guarded(() =>
       this.db.transaction((tx) => {
-        tx.insert(slackMessages).values(message).run();
+        tx.insert(slackMessages).values(message).onConflictDoNothing().run();
         for (const dedupKey of dedupKeys) {
           const row = { subscriptionId: message.subscriptionId, recipient, dedupKey, messageId: message.id, openedAt: message.createdAt };
           tx.insert(openKeys).values(row).onConflictDoUpdate({ target: [openKeys.subscriptionId, openKeys.recipient, openKeys.dedupKey], set: row }).run();
