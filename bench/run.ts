@@ -6,7 +6,7 @@
 // Options:
 //   --quick            smaller scenarios (see sizes() in bench/scenarios.ts)
 //   --json FILE        write the figures (and details) as JSON
-//   --only a,b         run only these scenarios: intake, batch, delivery, latency, goodput
+//   --only a,b         run only these scenarios: intake, batch, delivery, latency, goodput, storm
 //   --no-build         skip `tsc -p tsconfig.build.json` (dist/ must be current)
 //   --cpu-prof DIR     run the relay's processes with `node --cpu-prof --cpu-prof-dir=DIR`
 //   --prof-role ROLE   with --cpu-prof: web, workers or all (default all)
@@ -32,19 +32,22 @@ import { round } from './lib/stats.js';
 import {
   batchScenario,
   deliveryScenario,
+  DRAIN_MEMBERS,
   goodputScenario,
   intakeScenario,
   latencyScenario,
   sizes,
+  STORM_ALERTS,
+  stormScenario,
   workersScenario,
   type BenchContext,
 } from './scenarios.js';
 import { startPostgresServer, type TestPostgres } from '../test/helpers/postgres-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'workers'] as const;
+const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'workers'] as const;
 /** what a run measures unless --only says otherwise */
-const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput'] as const;
+const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 interface Args {
@@ -94,7 +97,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
+  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,storm,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
 }
 
 const fmt = (value: unknown) => (typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'n/a') : String(value ?? 'n/a'));
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
   log(`run folder ${runDir} (process logs)${args.cpuProf ? `; CPU profiles → ${args.cpuProf}` : ''}`);
 
   const redis = await startRedis(runDir);
-  const sandbox = await startSandboxProcess(ROOT, runDir, 'sandbox', {});
+  const sandbox = await startSandboxProcess(ROOT, runDir, 'sandbox', { benchMembers: DRAIN_MEMBERS });
   const peaks: PeakRecord[] = [];
   let postgres: Promise<TestPostgres> | undefined;
   const postgresServer = () => {
@@ -226,6 +229,11 @@ async function main(): Promise<void> {
       label: 'Slack-limit goodput (5 members × 20, 1 post/s/channel)',
       run: () => goodputScenario(ctx),
       line: (f: Figures['goodput']) => `ratio ${f.ratio}, failed ${f.failed}, duplicates ${f.duplicates}`,
+    },
+    storm: {
+      label: `storm (${STORM_ALERTS} alerts to one member, 1 post/s/channel)`,
+      run: () => stormScenario(ctx),
+      line: (f: Figures['storm']) => `all delivered in ${f.allDeliveredS} s, ${f.posts} posts, lost ${f.lost}, duplicates ${f.duplicates}`,
     },
     workers: {
       label: `delivery with 1, 2 and 3 workers, SQLite and PostgreSQL (drain ${sizes(args.quick).deliveryN} each)`,

@@ -3,6 +3,8 @@
 //   node --import tsx bench/sandbox-host.ts '<SlackSandboxOptions as JSON>'
 // It answers small queries over IPC (counts, message times); the relay talks to it over HTTP.
 import { createSlackSandbox, type SlackSandboxOptions } from '../src/sandbox/index.js';
+import { DEFAULT_USERS } from '../src/sandbox/user-directory.js';
+import { benchMember } from './lib/sandbox-client.js';
 
 export type HostRequest =
   | { id: number; cmd: 'reset' }
@@ -12,6 +14,8 @@ export type HostRequest =
 
 export interface HostStats {
   messages: number;
+  /** the alerts those messages carry (a message without the relay's metadata counts as one) */
+  alerts: number;
   firstAt: number | null;
   lastAt: number | null;
   /** calls per method and HTTP status, e.g. { 'chat.postMessage 200': 20000 } */
@@ -23,10 +27,25 @@ export interface HostMessage {
   user: string;
   channel: string;
   at: number;
+  /** the relay's alerts the message carries (its metadata: the poster, and a storm's others, §6.5) */
+  alertIds: string[];
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as SlackSandboxOptions;
+function alertIdsOf(metadata: { event_payload: Record<string, unknown> } | null): string[] {
+  const payload = metadata?.event_payload;
+  if (typeof payload?.alert_id !== 'string') return [];
+  return [payload.alert_id, ...(typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [])];
+}
+
+/** `benchMembers`: that many more members, `benchMember(i)`, beside the usual ones (too many for argv as a list) */
+const { benchMembers = 0, ...options } = JSON.parse(process.argv[2] ?? '{}') as SlackSandboxOptions & { benchMembers?: number };
+if (benchMembers > 0) {
+  const members = Array.from({ length: benchMembers }, (_, i) => ({ id: benchMember(i), name: `member${i}` }));
+  options.users = [...(options.users ?? DEFAULT_USERS), ...members];
+}
 const sandbox = createSlackSandbox(options);
+
+const carried = (metadata: { event_payload: Record<string, unknown> } | null) => Math.max(1, alertIdsOf(metadata).length);
 
 function stats(): HostStats {
   const messages = sandbox.messages();
@@ -37,6 +56,7 @@ function stats(): HostStats {
   }
   return {
     messages: messages.length,
+    alerts: messages.reduce((sum, m) => sum + carried(m.metadata), 0),
     firstAt: messages[0]?.at ?? null,
     lastAt: messages.at(-1)?.at ?? null,
     calls,
@@ -54,13 +74,17 @@ async function handle(request: HostRequest): Promise<unknown> {
       return sandbox
         .messages()
         .filter((m) => request.textIncludes === undefined || m.text.includes(request.textIncludes))
-        .map((m): HostMessage => ({ text: m.text, user: m.user, channel: m.channel, at: m.at }));
+        .map((m): HostMessage => ({ text: m.text, user: m.user, channel: m.channel, at: m.at, alertIds: alertIdsOf(m.metadata) }));
     case 'waitCount': {
-      // polled, not sandbox.waitForMessages(): that re-filters every message on every post (O(n²))
+      // polled, not sandbox.waitForMessages(): that re-filters every message on every post (O(n²));
+      // counted in alerts carried, the messages seen so far counted once
       const deadline = Date.now() + request.timeoutMs;
+      let seen = 0;
+      let alerts = 0;
       for (;;) {
-        const count = sandbox.messages().length;
-        if (count >= request.count || Date.now() > deadline) return stats();
+        const messages = sandbox.messages();
+        for (; seen < messages.length; seen++) alerts += carried(messages[seen]!.metadata);
+        if (alerts >= request.count || Date.now() > deadline) return stats();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }

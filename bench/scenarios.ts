@@ -6,7 +6,7 @@ import { cpuMeter } from './lib/machine.js';
 import { freePort, sleep, startProc, waitFor } from './lib/proc.js';
 import type { BenchRedis } from './lib/redis.js';
 import { procfileNodeFlags, Relay, type PeakRecord } from './lib/relay.js';
-import { startSandboxProcess, type SandboxProcess } from './lib/sandbox-client.js';
+import { benchMember, startSandboxProcess, type SandboxProcess } from './lib/sandbox-client.js';
 import { percentile, round } from './lib/stats.js';
 
 /** Everything a scenario needs; one per run. */
@@ -46,6 +46,8 @@ export const BATCH_CONNECTIONS = 10;
 export const BATCH_SIZE = 100;
 export const LATENCY_RATE = 100;
 const PREFILL_CONCURRENCY = 4;
+/** the delivery drain's members, in turn; the shared stand-in knows them (`benchMembers`) */
+export const DRAIN_MEMBERS = 1000;
 
 const SAMPLE_ALERT = { title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' } as const;
 
@@ -242,14 +244,14 @@ export async function batchScenario(ctx: BenchContext) {
 // 3. Delivery
 
 /** POSTs `count` alerts in batches of 100, a few requests in flight. */
-async function prefill(relay: Relay, count: number, text: (i: number) => string): Promise<void> {
+async function prefill(relay: Relay, count: number, alert: (i: number) => Record<string, unknown>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < count) {
       const from = next;
       next = Math.min(count, next + BATCH_SIZE);
       const alerts = [];
-      for (let i = from; i < next; i++) alerts.push({ subscription: 'bench', ...SAMPLE_ALERT, text: text(i) });
+      for (let i = from; i < next; i++) alerts.push({ subscription: 'bench', ...SAMPLE_ALERT, ...alert(i) });
       const res = await relay.api('POST', '/api/v1/alerts/batch', { alerts });
       if (res.status !== 202) throw new Error(`prefill batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     }
@@ -266,10 +268,12 @@ async function drainRelay(ctx: BenchContext, workers: number, n: number, dialect
   const relay = relayFor(ctx, `delivery${workers}${dialect ? `_${dialect}` : ''}`, ctx.sandbox.apiUrl, dialect);
   try {
     await relay.startWeb();
-    await relay.createSubscription();
+    await relay.createSubscription({ recipient: undefined });
     // Held back while the queue fills, so that the workers start on a full queue at a known time.
     await relay.ongoing.pause();
-    await prefill(relay, n, (i) => `drain ${i}`);
+    // to distinct members in turn, so that each alert is one post (alerts waiting together for
+    // one member would share a message, §6.5, and the figure would not be the per-post speed)
+    await prefill(relay, n, (i) => ({ text: `drain ${i}`, recipient: benchMember(i % DRAIN_MEMBERS) }));
     const counts = await relay.ongoing.getJobCounts('wait', 'delayed', 'prioritized');
     const waiting = counts.wait ?? 0;
     if (waiting !== n) throw new Error(`prefill left ${JSON.stringify(counts)} jobs, expected ${n}`);
@@ -289,13 +293,14 @@ async function drainRelay(ctx: BenchContext, workers: number, n: number, dialect
     const coresBusy = cpu();
     await sleep(500); // let any straggler (a duplicate) arrive before counting
     const after = await ctx.sandbox.stats();
-    const delivered = Math.min(after.messages, n);
-    const end = stats.messages >= n ? stats.lastAt! : Date.now();
+    const delivered = Math.min(after.alerts, n);
+    const end = stats.alerts >= n ? stats.lastAt! : Date.now();
     const perSec = delivered / ((end - t0) / 1000);
     return {
       perSec: round(perSec),
       delivered,
-      duplicates: Math.max(0, after.messages - n),
+      duplicates: Math.max(0, after.alerts - n),
+      coalescedPosts: after.alerts - after.messages,
       drainS: round((end - t0) / 1000, 2),
       calls: after.calls,
       coresBusy,
@@ -389,7 +394,9 @@ export async function latencyScenario(ctx: BenchContext) {
   const relay = relayFor(ctx, 'latency');
   const warm = s.latencyWarmS * LATENCY_RATE;
   const total = warm + s.latencyS * LATENCY_RATE;
-  const accepted = new Map<number, number>();
+  /** alert id → when its 202 arrived, for the measured ones (after the warm-up) */
+  const accepted = new Map<string, number>();
+  let acceptedAll = 0;
   const responseMs: number[] = [];
   const refused: Record<string, number> = {};
   try {
@@ -411,10 +418,13 @@ export async function latencyScenario(ctx: BenchContext) {
         fetch(`${relay.url}/api/v1/alerts`, { method: 'POST', headers, body: body(i) }).then(
           async (res) => {
             const at = Date.now();
-            await res.arrayBuffer();
-            if (res.status === 202) {
-              accepted.set(i, at);
-              if (i >= warm) responseMs.push(performance.now() - sentAt);
+            const answer = (await res.json().catch(() => null)) as { id?: string } | null;
+            if (res.status === 202 && answer?.id) {
+              acceptedAll += 1;
+              if (i >= warm) {
+                accepted.set(answer.id, at);
+                responseMs.push(performance.now() - sentAt);
+              }
             } else refused[res.status] = (refused[res.status] ?? 0) + 1;
           },
           (error: Error) => {
@@ -425,15 +435,17 @@ export async function latencyScenario(ctx: BenchContext) {
     }
     const sendS = (performance.now() - start) / 1000;
     await Promise.all(inFlight);
-    await ctx.sandbox.waitCount(accepted.size, 30_000);
-    const messages = await ctx.sandbox.messages(`latency probe ${tag} #`);
+    await ctx.sandbox.waitCount(acceptedAll, 30_000);
+    // each alert at the post that carried it (alerts arriving together may share one, §6.5)
+    const messages = await ctx.sandbox.messages();
     const latencies: number[] = [];
+    let posts = 0;
     for (const message of messages) {
-      const seq = Number(/#(\d+)$/.exec(message.text)?.[1]);
-      const at = accepted.get(seq);
-      if (seq >= warm && at !== undefined) latencies.push(message.at - at);
+      const carried = message.alertIds.filter((id) => accepted.has(id));
+      if (carried.length > 0) posts += 1;
+      for (const id of carried) latencies.push(message.at - accepted.get(id)!);
     }
-    const measured = [...accepted.keys()].filter((i) => i >= warm).length;
+    const measured = accepted.size;
     return {
       figures: {
         p50Ms: percentile(latencies, 50),
@@ -447,6 +459,7 @@ export async function latencyScenario(ctx: BenchContext) {
         actualSendRate: round(total / sendS),
         measured,
         delivered: latencies.length,
+        posts,
         maxMs: latencies.length ? Math.max(...latencies) : null,
         negativeSamples: latencies.filter((l) => l < 0).length,
         resolution: '1 ms (Date.now() in the driver at the 202, and in the stand-in at chat.postMessage)',
@@ -502,29 +515,91 @@ export async function goodputScenario(ctx: BenchContext) {
       return waiting === 0;
     }, { timeoutMs: 30_000, intervalMs: 250 }).catch(() => undefined);
     await sleep(1000);
-    const messages = await limited.messages('goodput ');
+    const messages = await limited.messages();
     const stats = await limited.stats();
-    const unique = new Set(messages.map((m) => m.text));
+    // each alert at the post that carried it: alerts waiting together for a member share one (§6.5)
+    const carried = messages.flatMap((m) => m.alertIds.map((id) => ({ id, user: m.user, at: m.at })));
+    const unique = new Set(carried.map((c) => c.id));
     const lastAt = messages.reduce((max, m) => Math.max(max, m.at), 0);
     const actualMs = lastAt - t0;
     const failed = await relay.countStatus('failed');
     const perMember: Record<string, number> = {};
-    for (const m of messages) perMember[m.user] = (perMember[m.user] ?? 0) + 1;
+    for (const c of carried) perMember[c.user] = (perMember[c.user] ?? 0) + 1;
     return {
       figures: {
         ratio: unique.size === total ? round(IDEAL_MS / actualMs, 3) : 0,
         failed,
-        duplicates: messages.length - unique.size,
+        duplicates: carried.length - unique.size,
       },
       details: {
         members: GOODPUT_MEMBERS.length,
         perMember: GOODPUT_PER_MEMBER,
         idealS: IDEAL_MS / 1000,
+        idealIs: 'one post per alert at one post per second per channel; coalescing (§6.5) can beat it',
         actualS: round(actualMs / 1000, 2),
         delivered: unique.size,
         undelivered: total - unique.size,
+        posts: messages.length,
         deliveredPerMember: perMember,
         calls: stats.calls,
+        workers: 2,
+      },
+    };
+  } finally {
+    await relay.stop();
+    await limited.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Storm (§6.5): many alerts for one member, Slack holding the DM to one post a second
+
+export const STORM_ALERTS = 500;
+const STORM_REQUESTS = 5;
+
+export async function stormScenario(ctx: BenchContext) {
+  await ctx.redis.flush();
+  const limited = await startSandboxProcess(ctx.root, ctx.runDir, 'sandbox-storm', { channelPostLimit: { perSecond: 1 } });
+  const relay = relayFor(ctx, 'storm', limited.apiUrl);
+  try {
+    await relay.startWeb();
+    await relay.createSubscription();
+    await relay.startWorkers(2);
+    const per = STORM_ALERTS / STORM_REQUESTS;
+    const t0 = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: STORM_REQUESTS }, (_, r) =>
+        relay.api('POST', '/api/v1/alerts/batch', {
+          alerts: Array.from({ length: per }, (_, i) => ({ subscription: 'bench', ...SAMPLE_ALERT, text: `storm ${r * per + i}` })),
+        }),
+      ),
+    );
+    const acceptedAt = Date.now();
+    const bad = answers.find((res) => res.status !== 202);
+    if (bad) throw new Error(`storm batch: ${bad.status} ${JSON.stringify(bad.body).slice(0, 300)}`);
+    const ids = new Set(answers.flatMap((res) => (res.body as { alerts: { id: string }[] }).alerts.map((a) => a.id)));
+    const stats = await limited.waitCount(STORM_ALERTS, 120_000);
+    await sleep(1000); // let any straggler (a duplicate) arrive before counting
+    const messages = (await limited.messages()).filter((m) => m.alertIds.some((id) => ids.has(id)));
+    const carried = messages.flatMap((m) => m.alertIds);
+    const delivered = new Set(carried.filter((id) => ids.has(id)));
+    const lastAt = stats.alerts >= STORM_ALERTS ? stats.lastAt! : Number.NaN;
+    const after = await limited.stats();
+    return {
+      figures: {
+        allDeliveredS: round((lastAt - t0) / 1000, 2),
+        posts: messages.length,
+        lost: STORM_ALERTS - delivered.size,
+        duplicates: carried.length - delivered.size,
+      },
+      details: {
+        alerts: STORM_ALERTS,
+        requests: `${STORM_REQUESTS} batches of ${per}, in parallel`,
+        acceptedS: round((acceptedAt - t0) / 1000, 2),
+        perPost: messages.map((m) => m.alertIds.length),
+        postTimesS: messages.map((m) => round((m.at - t0) / 1000, 2)),
+        calls: after.calls,
+        slackPaceIdealS: `one post per second: ${STORM_ALERTS} posts take ${STORM_ALERTS - 1} s`,
         workers: 2,
       },
     };

@@ -8,6 +8,8 @@ export interface Figures {
   delivery: { oneWorkerPerSec: number; twoWorkersPerSec: number; baselinePerSec: number };
   latency: { p50Ms: number; p95Ms: number; p99Ms: number };
   goodput: { ratio: number; failed: number; duplicates: number };
+  /** 500 alerts to one member, the stand-in at one post per second per channel (§6.5) */
+  storm: { allDeliveredS: number; posts: number; lost: number; duplicates: number };
   memory: { webRssMb: number; workerRssMb: number };
   /** delivered/s with 1, 2 and 3 workers, per dialect */
   workers: { sqlite: number[]; postgres: number[] };
@@ -60,6 +62,15 @@ export function checkTargets(f: Partial<Figures>): TargetCheck[] {
       figure: `${f.goodput.ratio} (failed ${f.goodput.failed}, duplicates ${f.goodput.duplicates})`,
       target: '≥ 0.9, none failed or doubled',
       met: known(f.goodput.ratio) ? ok : null,
+    });
+  }
+  if (f.storm) {
+    const { allDeliveredS, posts, lost, duplicates } = f.storm;
+    checks.push({
+      name: 'storm: 500 to one member',
+      figure: `${allDeliveredS} s, ${posts} posts (lost ${lost}, duplicates ${duplicates})`,
+      target: '≤ 15 s, ≤ 25 posts, none lost or doubled',
+      met: known(allDeliveredS) ? allDeliveredS <= 15 && posts <= 25 && lost === 0 && duplicates === 0 : null,
     });
   }
   if (f.memory) {

@@ -11,14 +11,24 @@ export interface SandboxProcess {
   reset(): Promise<void>;
   stats(): Promise<HostStats>;
   messages(textIncludes?: string): Promise<HostMessage[]>;
-  /** resolves with the stats once `count` messages arrived, or at the timeout (check `messages`) */
+  /** resolves with the stats once the messages carry `count` alerts, or at the timeout (check `alerts`) */
   waitCount(count: number, timeoutMs: number): Promise<HostStats>;
   stop(): Promise<void>;
 }
 
+/** The stand-in's extra members (`benchMembers` in its options): U0M000000, U0M000001, … */
+export function benchMember(i: number): string {
+  return `U0M${String(i).padStart(6, '0')}`;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-export async function startSandboxProcess(root: string, runDir: string, name: string, options: SlackSandboxOptions): Promise<SandboxProcess> {
+export async function startSandboxProcess(
+  root: string,
+  runDir: string,
+  name: string,
+  options: SlackSandboxOptions & { benchMembers?: number },
+): Promise<SandboxProcess> {
   const proc = startProc(name, process.execPath, ['--import', 'tsx', join(root, 'bench/sandbox-host.ts'), JSON.stringify(options)], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test' },
