@@ -4,6 +4,7 @@
 // It answers small queries over IPC (counts, message times); the relay talks to it over HTTP.
 import { createSlackSandbox, type SlackSandboxOptions } from '../src/sandbox/index.js';
 import { DEFAULT_USERS } from '../src/sandbox/user-directory.js';
+import { carriedAlertIds } from '../src/slack/message-format.js';
 import { benchMember } from './lib/sandbox-client.js';
 
 export type HostRequest =
@@ -31,11 +32,6 @@ export interface HostMessage {
   alertIds: string[];
 }
 
-function alertIdsOf(metadata: { event_payload: Record<string, unknown> } | null): string[] {
-  const payload = metadata?.event_payload;
-  if (typeof payload?.alert_id !== 'string') return [];
-  return [payload.alert_id, ...(typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [])];
-}
 
 /** `benchMembers`: that many more members, `benchMember(i)`, beside the usual ones (too many for argv as a list) */
 const { benchMembers = 0, ...options } = JSON.parse(process.argv[2] ?? '{}') as SlackSandboxOptions & { benchMembers?: number };
@@ -45,7 +41,7 @@ if (benchMembers > 0) {
 }
 const sandbox = createSlackSandbox(options);
 
-const carried = (metadata: { event_payload: Record<string, unknown> } | null) => Math.max(1, alertIdsOf(metadata).length);
+const carried = (metadata: { event_payload: Record<string, unknown> } | null) => Math.max(1, carriedAlertIds(metadata).length);
 
 function stats(): HostStats {
   const messages = sandbox.messages();
@@ -74,7 +70,7 @@ async function handle(request: HostRequest): Promise<unknown> {
       return sandbox
         .messages()
         .filter((m) => request.textIncludes === undefined || m.text.includes(request.textIncludes))
-        .map((m): HostMessage => ({ text: m.text, user: m.user, channel: m.channel, at: m.at, alertIds: alertIdsOf(m.metadata) }));
+        .map((m): HostMessage => ({ text: m.text, user: m.user, channel: m.channel, at: m.at, alertIds: carriedAlertIds(m.metadata) }));
     case 'waitCount': {
       // polled, not sandbox.waitForMessages(): that re-filters every message on every post (O(n²));
       // counted in alerts carried, the messages seen so far counted once

@@ -4,7 +4,7 @@ import type { DeliveryJob } from '../queues/delivery-job.js';
 import { formatAlertMessage } from '../slack/alert-message.js';
 import { classifySlackError, DeliveryFailure, permanentFailure, remoteId, remoteTs } from '../slack/errors.js';
 import type { SlackSession } from '../slack/gateway.js';
-import { alertMetadata, fitsInOneMessage, MAX_BLOCKS, renderEntries, repeatReply, resolvedReply } from '../slack/message-format.js';
+import { alertMetadata, carriedAlertIds, fitsInOneMessage, MAX_BLOCKS, renderEntries, repeatReply, resolvedReply } from '../slack/message-format.js';
 import type { PickedToken } from '../slack/token-precedence.js';
 import type { DeliveryDeps } from './deliver.js';
 
@@ -315,11 +315,9 @@ const READ_BACK_PAGES = 5;
  * one of them (`relay_alert` metadata: its id, and a storm's others); else null. Hostile until checked.
  */
 function postedFor(message: unknown, alertId: string): string[] | null {
-  const metadata = (message as { metadata?: { event_type?: unknown; event_payload?: { alert_id?: unknown; alert_ids?: unknown } } } | null)?.metadata;
-  const payload = metadata?.event_type === 'relay_alert' ? metadata.event_payload : undefined;
-  if (typeof payload?.alert_id !== 'string') return null;
-  const others = typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [];
-  const ids = [payload.alert_id, ...others].filter((id) => ALERT_ID.test(id)).slice(0, STORM_CAPACITY);
+  const ids = carriedAlertIds((message as { metadata?: unknown } | null)?.metadata)
+    .filter((id) => ALERT_ID.test(id))
+    .slice(0, STORM_CAPACITY);
   return ids.includes(alertId) ? ids : null;
 }
 

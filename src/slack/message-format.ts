@@ -94,3 +94,13 @@ export function alertMetadata(alertId: string, dedupKey: string | null, others: 
     event_payload: { alert_id: alertId, dedup_key: dedupKey ?? '', ...(others.length > 0 ? { alert_ids: others.join(',') } : {}) },
   };
 }
+
+/**
+ * The alerts a post's metadata names (alertMetadata's reader): the one that posted it, then a
+ * storm's others; empty for a message that is not the relay's. Hostile until checked by the caller.
+ */
+export function carriedAlertIds(metadata: unknown): string[] {
+  const { event_type: type, event_payload: payload } = (metadata ?? {}) as { event_type?: unknown; event_payload?: { alert_id?: unknown; alert_ids?: unknown } };
+  if (type !== 'relay_alert' || typeof payload?.alert_id !== 'string') return [];
+  return [payload.alert_id, ...(typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [])];
+}

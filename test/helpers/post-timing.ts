@@ -1,4 +1,5 @@
 import type { SandboxMessage } from '../../src/sandbox/index.js';
+import { carriedAlertIds } from '../../src/slack/message-format.js';
 
 /** The most posts (or alerts carried) seen in any sliding window of `windowMs`. */
 export function maxInSlidingWindow(messages: { at: number }[], windowMs: number): number {
@@ -27,8 +28,6 @@ export function perFixedWindow(messages: { at: number }[], windowMs: number): Ma
  */
 export function alertsCarried(messages: SandboxMessage[]): { at: number; alertId: string }[] {
   return messages.flatMap((message) => {
-    const payload = message.metadata?.event_payload ?? {};
-    const ids = [String(payload.alert_id), ...(typeof payload.alert_ids === 'string' ? payload.alert_ids.split(',') : [])];
-    return ids.map((alertId) => ({ at: message.at, alertId }));
+    return carriedAlertIds(message.metadata).map((alertId) => ({ at: message.at, alertId }));
   });
 }
