@@ -1,30 +1,51 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../src/queues/redis.js';
+import type { AlertQueues } from '../src/queues/alert-queues.js';
 import type { AlertLifecycle } from '../src/alerts/alert-lifecycle.js';
 import type { Config } from '../src/config.js';
 import type { DeliveryDeps } from '../src/delivery/deliver.js';
 import { TRANSFERS } from '../src/domain.js';
+import type { GlobalCeiling } from '../src/limits/global-ceiling.js';
 import { untrustedText } from '../src/lib/redact.js';
 import { QUEUE_NAMES } from '../src/queues/names.js';
 import { deliveryProcessor } from './delivery-processor.js';
 
 /**
- * The BullMQ workers of one worker process: one per queue. BullMQ's limiter is global across
- * processes (kept in Redis): THROTTLE_<KIND>_LIMIT starts per window.
+ * BullMQ's limiter only has to be there for a queue-wide rate limit to hold every worker back; the
+ * ceiling itself is the GlobalCeiling, so this one never binds on its own.
+ */
+const LIMITER_OFF = { max: 2_000_000_000, duration: 1000 };
+
+/**
+ * The BullMQ workers of one worker process: one per queue. Each start takes one of its queue's
+ * global ceiling first (THROTTLE_<KIND>_LIMIT starts per window, across processes); a start over it
+ * goes back where it waited, keeping its rank and its attempts, and the whole queue holds off, in
+ * every process, until the ceiling has room again (BullMQ's manual rate limit).
  */
 export function createDeliveryWorkers(
   connection: RedisClient,
   config: Pick<Config, 'queuePrefix' | 'throttle' | 'worker'>,
-  deps: DeliveryDeps & { lifecycle: AlertLifecycle },
+  deps: DeliveryDeps & { lifecycle: AlertLifecycle; ceiling: GlobalCeiling; queues: AlertQueues },
 ): Worker[] {
   const processor = deliveryProcessor(deps);
   return TRANSFERS.map((transfer) => {
     const limits = config.throttle[transfer];
-    const worker = new Worker(QUEUE_NAMES[transfer], processor, {
+    // jobs this process has already taken when the ceiling says no go back without asking again
+    let heldUntil = 0;
+    const withinCeiling = async (job: Job, token?: string) => {
+      if (Date.now() >= heldUntil) {
+        const holdMs = await deps.ceiling.take(transfer, limits);
+        if (holdMs === 0) return processor(job, token);
+        heldUntil = Date.now() + holdMs;
+        await deps.queues.holdOff(transfer, holdMs);
+      }
+      throw Worker.RateLimitError();
+    };
+    const worker = new Worker(QUEUE_NAMES[transfer], withinCeiling, {
       connection,
       prefix: config.queuePrefix,
       concurrency: config.worker.concurrency,
-      limiter: { max: limits.limit, duration: limits.seconds * 1000 },
+      limiter: LIMITER_OFF,
       lockDuration: config.worker.lockMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: 2,

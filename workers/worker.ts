@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import { loadConfig, secretValues, type Config } from '../src/config.js';
 import { TRANSFERS } from '../src/domain.js';
+import { GlobalCeiling } from '../src/limits/global-ceiling.js';
 import { SubscriptionConcurrency } from '../src/limits/subscription-concurrency.js';
 import { createLogger, type Logger } from '../src/lib/logger.js';
 import { runMain } from '../src/lib/run-main.js';
@@ -26,6 +27,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
   const workers = createDeliveryWorkers(redis, config, {
     alerts: stores.alerts,
     lifecycle,
+    ceiling: new GlobalCeiling(redis, keys),
+    queues,
     messages: stores.messages,
     subscriptions: stores.subscriptions,
     tokens: services.tokens,

@@ -188,7 +188,7 @@ export class AlertIntake {
     });
   }
 
-  /** Each delivery with the delay of the slot its subscription's throttle reserved for it. */
+  /** Each delivery with the slot its subscription's throttle reserved for it (its delay and rank). */
   private async scheduled(rows: AlertRow[], subscriptions: Map<string, IntakeSubscription>): Promise<QueuedDelivery[]> {
     const groups = new Map<string, AlertRow[]>();
     for (const row of rows) {
@@ -201,10 +201,8 @@ export class AlertIntake {
     for (const group of groups.values()) {
       const { subscriptionId, transfer } = group[0]!;
       const throttle = subscriptions.get(subscriptionId)!.throttle;
-      const delays = await this.deps.throttle.reserve(subscriptionId, transfer, throttle, group.length);
-      group.forEach((row, i) =>
-        deliveries.push({ ...deliveryOf(row), delayMs: delays[i] }),
-      );
+      const slots = await this.deps.throttle.reserve(subscriptionId, transfer, throttle, group.length);
+      group.forEach((row, i) => deliveries.push({ ...deliveryOf(row), ...slots[i]! }));
     }
     return deliveries;
   }

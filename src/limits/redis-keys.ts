@@ -7,6 +7,8 @@ export function redisKeys(prefix: string) {
   return {
     /** a subscription's throttle cursor (current window, slots taken) */
     throttle: (subscriptionId: string, transfer: string) => `${prefix}:throttle:${subscriptionId}:${transfer}`,
+    /** a queue's global ceiling (its token bucket) */
+    ceiling: (transfer: string) => `${prefix}:ceiling:${transfer}`,
     /** a subscription's concurrency leases */
     inflight: (subscriptionId: string, transfer: string) => `${prefix}:inflight:${subscriptionId}:${transfer}`,
     /** a Slack 429 scope (a channel or a workspace); `:pace` and `:last` hang off a channel's key */

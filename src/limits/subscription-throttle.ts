@@ -10,6 +10,11 @@ import { NOW_MS_LUA } from './redis-time.js';
  * in BullMQ's delayed set, where it takes no global limiter slot, and one subscription's backlog
  * only ever occupies its own future windows, never another subscription's.
  *
+ * Each slot also has a rank: its place in its window (1 for the window's first). Jobs run in rank
+ * order across subscriptions (their BullMQ priority), so that when the global ceiling binds, every
+ * subscription with work gets its first start of a window before any gets its second, and one
+ * subscription's backlog cannot hold another's alerts back (GlobalCeiling).
+ *
  * The cursor (current window, slots taken in it) lives in Redis and is moved by one Lua script,
  * so concurrent intakes in several web processes never hand out the same slot. Windows are
  * aligned to Redis's clock, like BullMQ's own fixed-window limiter.
@@ -27,12 +32,19 @@ local out = { now }
 for i = 1, n do
   if c >= limit then w = w + 1; c = 0 end
   c = c + 1
-  out[i + 1] = w * win
+  out[2 * i] = w * win
+  out[2 * i + 1] = c
 end
 redis.call('HSET', KEYS[1], 'w', w, 'c', c)
 redis.call('PEXPIRE', KEYS[1], (w + 1) * win - now + 1000)
 return out
 `;
+
+export interface Slot {
+  delayMs: number;
+  /** its place in its window: 1 for the first */
+  rank: number;
+}
 
 type WithReserve = RedisClient & {
   relayReserveSlots(key: string, windowMs: number, limit: number, count: number): Promise<(number | string)[]>;
@@ -46,11 +58,11 @@ export class SubscriptionThrottle {
     this.redis.defineCommand('relayReserveSlots', { numberOfKeys: 1, lua: RESERVE });
   }
 
-  /** Reserve `count` delivery starts; answers each one's delay in ms (0 = the current window). */
-  async reserve(subscriptionId: string, transfer: Transfer, throttle: ThrottleSettings, count: number): Promise<number[]> {
+  /** Reserve `count` delivery starts: each one's delay in ms (0 = the current window) and rank. */
+  async reserve(subscriptionId: string, transfer: Transfer, throttle: ThrottleSettings, count: number): Promise<Slot[]> {
     const { limit, seconds } = throttle[transfer];
     const reply = await (this.redis as WithReserve).relayReserveSlots(this.keys.throttle(subscriptionId, transfer), seconds * 1000, limit, count);
-    const [now, ...starts] = reply.map(Number);
-    return starts.map((start) => Math.max(0, start - now!));
+    const [now, ...flat] = reply.map(Number);
+    return Array.from({ length: count }, (_, i) => ({ delayMs: Math.max(0, flat[2 * i]! - now!), rank: flat[2 * i + 1]! }));
   }
 }

@@ -10,7 +10,12 @@ export interface QueuedDelivery extends DeliveryJobData {
   transfer: Transfer;
   /** wait this long before the job may start (its subscription's reserved window) */
   delayMs?: number;
+  /** its place in that window: jobs start in rank order across subscriptions (SubscriptionThrottle) */
+  rank?: number;
 }
+
+/** BullMQ's lowest priority (2^21 - 1); a rank beyond it shares it. */
+const LAST_PRIORITY = 2_097_151;
 
 /** A record's delivery job: ids, the member, the message and its condition; never a token. */
 export function deliveryOf(row: {
@@ -40,7 +45,7 @@ export class AlertQueues {
   private readonly jobOptions: JobsOptions;
 
   constructor(
-    connection: RedisClient,
+    private readonly connection: RedisClient,
     { queuePrefix, worker }: Pick<Config, 'queuePrefix' | 'worker'>,
   ) {
     this.byKind = {
@@ -61,9 +66,11 @@ export class AlertQueues {
   /** One job per alert, id = alert id, so a re-enqueue of the same alert never doubles it. */
   async add(deliveries: QueuedDelivery[]): Promise<void> {
     const jobs: Record<Transfer, Parameters<Queue['addBulk']>[0]> = { initial: [], ongoing: [] };
-    for (const { transfer, delayMs, ...data } of deliveries) {
+    for (const { transfer, delayMs, rank, ...data } of deliveries) {
       const opts: JobsOptions = { ...this.jobOptions, jobId: data.alertId };
       if (delayMs) opts.delay = delayMs;
+      // a job re-queued without a rank (the lost-job sweeper's) goes first: it has waited already
+      if (rank) opts.priority = Math.min(rank, LAST_PRIORITY);
       jobs[transfer].push({ name: deliveryJobName(data), data, opts });
     }
     for (const kind of TRANSFERS) if (jobs[kind].length > 0) await this.byKind[kind].addBulk(jobs[kind]);
@@ -77,6 +84,18 @@ export class AlertQueues {
   async ready(timeoutMs: number): Promise<void> {
     const connected = Promise.all(Object.values(this.byKind).map((queue) => queue.waitUntilReady()));
     await withTimeout(connected, timeoutMs).catch(() => {});
+  }
+
+  /**
+   * Holds every worker of a queue off for `ms`, in all processes (BullMQ's manual rate limit), for
+   * a job its worker then hands back. BullMQ hands a ranked job back without the marker that idle
+   * workers block on, so one is left for when the hold ends: otherwise nobody might look again
+   * before BullMQ's drain delay (5 s).
+   */
+  async holdOff(kind: Transfer, ms: number): Promise<void> {
+    const queue = this.byKind[kind];
+    await queue.rateLimit(ms);
+    await this.connection.zadd(queue.keys.marker!, Date.now() + ms, '1');
   }
 
   /** The Redis key of a job's hash (BullMQ's `<prefix>:<queue>:<id>`). */

@@ -64,10 +64,46 @@ describe('throttling', () => {
     expect(records.every((r) => r.status === 'delivered')).toBe(true);
     const posts = relay.sandbox.messages();
     expect(posts).toHaveLength(16);
-    // BullMQ's window starts with its first job, so a sliding window may see up to twice the limit
+    // the ceiling's full bucket lets 4 through at once, then one every 250 ms: a sliding window
+    // sees at most twice the limit (as it could with BullMQ's fixed windows)
     expect(maxInSlidingWindow(posts, 1000)).toBeLessThanOrEqual(8);
-    // 16 at 4 per window need at least four windows
+    // so the 16th starts no sooner than 12 × 250 ms after the first
     expect(Math.max(...posts.map((p) => p.at)) - started).toBeGreaterThanOrEqual(3000);
+  });
+});
+
+describe('a fair share of the global ceiling', () => {
+  it('delivers another subscription’s alerts within 2 s while one subscription’s backlog of 10,000 fills the ceiling', async () => {
+    // 200 starts per 10 s: one subscription spends a fixed window at once, and a fixed window would
+    // then hold everyone else for up to 10 s; first come, first served would hold them for minutes
+    relay = await startTestRelay({
+      worker: false,
+      env: { THROTTLE_WINDOW_SECONDS: '10', THROTTLE_ONGOING_LIMIT: '200', THROTTLE_ONGOING_CONCURRENCY: '100' },
+    });
+    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    const open = { limit: 100_000, seconds: 1, concurrency: 10_000 };
+    const a = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: open } });
+    const b = await relay.createSubscription({ recipient: 'U0BOB', throttle: { ongoing: open } });
+    for (let i = 0; i < 10; i++) await sendBatch(a.id, 1000, `backlog ${i}`);
+    await relay.sandbox.waitForMessages(200, { user: 'U0ALICE', timeoutMs: 20_000 });
+
+    const latencies: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const sent = Date.now();
+      const res = await relay.api('POST', '/api/v1/alerts', { subscription: b.id, text: `b ${i}` });
+      expect(res.status).toBe(202);
+      const [message] = await relay.sandbox.waitForMessages(i + 1, { user: 'U0BOB', timeoutMs: 10_000 }).then((m) => m.slice(-1));
+      latencies.push(message!.at - sent);
+    }
+    latencies.sort((x, y) => x - y);
+    // p99 of 50 is the slowest
+    expect(latencies.at(-1)).toBeLessThan(2000);
+    // and the ceiling held all along: A had its burst and then the even pace, never more
+    const aPosts = relay.sandbox.messages({ user: 'U0ALICE' });
+    const bPosts = relay.sandbox.messages({ user: 'U0BOB' });
+    expect(maxInSlidingWindow([...aPosts, ...bPosts], 10_000)).toBeLessThanOrEqual(400);
+    expect(aPosts.length).toBeLessThan(10_000);
+    console.log(`fairness: B's 50 alerts p50 ${latencies[24]} ms, max ${latencies.at(-1)} ms; A delivered ${aPosts.length} of 10,000 meanwhile`);
   });
 });
 
