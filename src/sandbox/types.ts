@@ -48,6 +48,7 @@ export interface SandboxMessage {
   channel: string;
   /** The DM's member id. */
   user: string;
+  /** Its `text`; for a post of legacy attachments alone, what they show (title and text). */
   text: string;
   blocks: unknown[] | null;
   /** Unique per message and never changed by edits. */

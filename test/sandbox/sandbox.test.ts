@@ -94,6 +94,17 @@ describe('Slack sandbox Web API (driven by the real WebClient)', () => {
     expect(sandbox.messages({ user: 'U0BOB' })).toEqual([]);
   });
 
+  it('takes a post of legacy attachments alone (Alertmanager’s), as the text they show', async () => {
+    const sandbox = await startSandbox();
+    const client = webClient(sandbox);
+    // Alertmanager's slack_configs post JSON: channel, username and attachments, no text
+    const attachments = [{ color: 'danger', title: '[FIRING:1] DiskFull', text: 'db-1 is at 97%', fallback: 'DiskFull' }];
+    const posted = await client.apiCall('chat.postMessage', { channel: 'U0ALICE', username: 'alertmanager', attachments });
+    expect(posted.ok).toBe(true);
+    await client.apiCall('chat.postMessage', { channel: 'U0ALICE', attachments: JSON.stringify([{ fallback: 'only a fallback' }]) });
+    expect(sandbox.messages({ user: 'U0ALICE' }).map((m) => m.text)).toEqual(['[FIRING:1] DiskFull\ndb-1 is at 97%', 'only a fallback']);
+  });
+
   it('rejects bad conversations.open and chat.postMessage calls like Slack', async () => {
     const sandbox = await startSandbox();
     const client = webClient(sandbox);
@@ -102,6 +113,8 @@ describe('Slack sandbox Web API (driven by the real WebClient)', () => {
     expect(await platformError(client.chat.postMessage({ channel: 'C0GENERAL', text: 'hi' }))).toBe('channel_not_found');
     expect(await platformError(client.chat.postMessage({ channel: 'D0BOB', text: 'not opened yet' }))).toBe('channel_not_found');
     expect(await platformError(client.apiCall('chat.postMessage', { channel: 'U0BOB' }))).toBe('no_text');
+    expect(await platformError(client.apiCall('chat.postMessage', { channel: 'U0BOB', attachments: [{ color: 'danger' }] }))).toBe('no_text');
+    expect(await platformError(client.apiCall('chat.postMessage', { channel: 'U0BOB', attachments: '[oops' }))).toBe('invalid_attachments');
     expect(await platformError(client.chat.postMessage({ channel: 'U0BOB', text: 'x'.repeat(40_001) }))).toBe('msg_too_long');
     expect(await platformError(client.apiCall('chat.postMessage', { channel: 'U0BOB', blocks: '{not json' }))).toBe('invalid_blocks');
     expect(await platformError(client.apiCall('chat.postMessage', { channel: 'U0BOB', blocks: [{ text: 'no type' }] }))).toBe(

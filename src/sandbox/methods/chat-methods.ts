@@ -1,7 +1,7 @@
 import type { SandboxState } from '../sandbox-state.js';
 import type { SandboxMessage } from '../types.js';
 import { type ApiReply, fail, type MethodFactory, ok, rateLimited, stringParam } from './api-method.js';
-import { MAX_TEXT_LENGTH, type ParsedMetadata, parseBlocks, parseMetadata } from './message-content.js';
+import { attachmentsText, MAX_TEXT_LENGTH, type ParsedMetadata, parseBlocks, parseMetadata } from './message-content.js';
 import { toSlackMessage } from './slack-message.js';
 
 export const chatMethods: MethodFactory = (state) => ({
@@ -11,10 +11,14 @@ export const chatMethods: MethodFactory = (state) => ({
       const dm = resolveDm(state, stringParam(params, 'channel'));
       if (!dm) return fail('channel_not_found');
 
-      const text = stringParam(params, 'text') ?? '';
-      if (text.length > MAX_TEXT_LENGTH) return fail('msg_too_long');
+      const given = stringParam(params, 'text') ?? '';
+      if (given.length > MAX_TEXT_LENGTH) return fail('msg_too_long');
       const blocks = parseBlocks(params.blocks);
       if (blocks === 'invalid') return fail('invalid_blocks');
+      const attached = attachmentsText(params.attachments);
+      if (attached === 'invalid') return fail('invalid_attachments');
+      // a post of attachments alone reads as what they show
+      const text = given || attached;
       if (text === '' && (blocks === null || blocks.length === 0)) return fail('no_text');
       const metadata = parseMetadata(params.metadata);
       if (metadata.kind === 'error') return fail(metadata.error);

@@ -11,6 +11,33 @@ const MAX_BLOCKS = 50;
  */
 const EVENT_TYPE = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * What a post's legacy `attachments` show as text (their pretext, title and text, or else their
+ * fallback), as Slack shows them in a notification; '' when there are none. Alertmanager's
+ * `slack_configs` post attachments and nothing else.
+ */
+export function attachmentsText(raw: unknown): string | 'invalid' {
+  if (raw === undefined || raw === '') return '';
+  let attachments: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      attachments = JSON.parse(raw);
+    } catch {
+      return 'invalid';
+    }
+  }
+  if (!Array.isArray(attachments) || attachments.length > MAX_ATTACHMENTS) return 'invalid';
+  if (!attachments.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))) return 'invalid';
+  const field = (a: Record<string, unknown>, name: string) => (typeof a[name] === 'string' ? (a[name] as string) : '');
+  return (attachments as Record<string, unknown>[])
+    .map((a) => [field(a, 'pretext'), field(a, 'title'), field(a, 'text')].filter((v) => v !== '').join('\n') || field(a, 'fallback'))
+    .filter((v) => v !== '')
+    .join('\n');
+}
+
+/** Slack takes at most 100 attachments on a message. */
+const MAX_ATTACHMENTS = 100;
+
 /** Blocks arrive JSON-encoded in form bodies and as arrays in JSON bodies. */
 export function parseBlocks(raw: unknown): unknown[] | null | 'invalid' {
   if (raw === undefined || raw === '') return null;
