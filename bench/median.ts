@@ -14,20 +14,28 @@ if (files.length === 0) {
 }
 const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Figures);
 
-const SECTIONS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'memory'] as const;
-const med: Record<string, Record<string, number>> = {};
+const SECTIONS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'alertmanager', 'memory'] as const;
+const med: Record<string, Record<string, unknown>> = {};
 const rows: string[] = [];
 rows.push(`| figure | ${files.map((f) => f.split('/').at(-1)!.replace(/\.json$/, '')).join(' | ')} | median |`);
 rows.push(`|---|${runs.map(() => '---').join('|')}|---|`);
-for (const section of SECTIONS) {
-  const keys = Object.keys((runs.find((r) => r[section]) ?? {})[section] ?? {});
-  med[section] = {};
-  for (const key of keys) {
-    const values = runs.map((r) => (r[section] as unknown as Record<string, number> | undefined)?.[key] ?? Number.NaN);
-    const m = round(median(values), 3);
-    med[section]![key] = m;
-    rows.push(`| ${section}.${key} | ${values.map((v) => (Number.isFinite(v) ? String(v) : 'n/a')).join(' | ')} | **${m}** |`);
+
+/** The median of every number under `path` (nested objects, such as alertmanager's, kept nested). */
+function medianOf(path: string, values: unknown[]): unknown {
+  const sample = values.find((v) => v !== undefined);
+  if (sample !== null && typeof sample === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(sample)) out[key] = medianOf(`${path}.${key}`, values.map((v) => (v as Record<string, unknown> | undefined)?.[key]));
+    return out;
   }
+  const numbers = values.map((v) => (typeof v === 'number' ? v : Number.NaN));
+  const m = round(median(numbers), 3);
+  rows.push(`| ${path} | ${numbers.map((v) => (Number.isFinite(v) ? String(v) : 'n/a')).join(' | ')} | **${m}** |`);
+  return m;
+}
+for (const section of SECTIONS) {
+  if (!runs.some((r) => r[section])) continue;
+  med[section] = medianOf(section, runs.map((r) => r[section])) as Record<string, unknown>;
 }
 const other = runs.map((r) => {
   const load = (r.details?.load ?? {}) as Record<string, { otherCpuShare?: number }>;

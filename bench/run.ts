@@ -6,7 +6,8 @@
 // Options:
 //   --quick            smaller scenarios (see sizes() in bench/scenarios.ts)
 //   --json FILE        write the figures (and details) as JSON
-//   --only a,b         run only these scenarios: intake, batch, delivery, latency, goodput, storm
+//   --only a,b         run only these scenarios: intake, batch, delivery, latency, goodput, storm,
+//                      fairness, alertmanager (needs Debian's prometheus-alertmanager, or ALERTMANAGER_BIN)
 //   --no-build         skip `tsc -p tsconfig.build.json` (dist/ must be current)
 //   --cpu-prof DIR     run the relay's processes with `node --cpu-prof --cpu-prof-dir=DIR`
 //   --prof-role ROLE   with --cpu-prof: web, workers or all (default all)
@@ -29,10 +30,14 @@ import { startRedis } from './lib/redis.js';
 import { procfileNodeFlags, type PeakRecord } from './lib/relay.js';
 import { startSandboxProcess } from './lib/sandbox-client.js';
 import { round } from './lib/stats.js';
+import { ALERTMANAGER_LABEL, alertmanagerLine, alertmanagerScenario } from './alertmanager.js';
+import { alertmanagerBinary } from '../test/helpers/alertmanager.js';
 import {
   batchScenario,
   deliveryScenario,
   DRAIN_MEMBERS,
+  FAIRNESS_BACKLOG,
+  fairnessScenario,
   goodputScenario,
   intakeScenario,
   latencyScenario,
@@ -45,9 +50,9 @@ import {
 import { startPostgresServer, type TestPostgres } from '../test/helpers/postgres-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'workers'] as const;
+const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'alertmanager', 'workers'] as const;
 /** what a run measures unless --only says otherwise */
-const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm'] as const;
+const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'alertmanager'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 interface Args {
@@ -97,7 +102,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,storm,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
+  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,storm,fairness,alertmanager,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
 }
 
 const fmt = (value: unknown) => (typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'n/a') : String(value ?? 'n/a'));
@@ -119,6 +124,14 @@ function printTable(figures: Partial<Figures>): void {
   if (f.workers) {
     rows.push(['delivered/s, 1/2/3 workers, SQLite', f.workers.sqlite.map(fmt).join(' / '), '']);
     rows.push(['delivered/s, 1/2/3 workers, PostgreSQL', f.workers.postgres.map(fmt).join(' / '), '']);
+  }
+  if (f.fairness) rows.push(['fairness p50 / p99 ms (backlog of 10,000)', `${fmt(f.fairness.probeP50Ms)} / ${fmt(f.fairness.probeP99Ms)}`, 'ceiling: one start per 120 ms']);
+  if (f.alertmanager) {
+    const { sequential: q, distinctMembers: d, oneMember: o, keepAlive: k } = f.alertmanager;
+    rows.push(['one at a time p50 / p95 ms', `${fmt(q.relayP50Ms)} / ${fmt(q.relayP95Ms)}`, `Alertmanager ${fmt(q.alertmanagerP50Ms)} / ${fmt(q.alertmanagerP95Ms)}`]);
+    rows.push(['distinct members delivered/s', fmt(d.relayPerSec), `Alertmanager ${fmt(d.alertmanagerPerSec)}`]);
+    rows.push(['one member delivered/s', fmt(o.relayPerSec), `Alertmanager ${fmt(o.alertmanagerPerSec)}`]);
+    rows.push(['POST → 202 p50 ms (keep-alive)', fmt(k.postP50Ms), `GET /healthz ${fmt(k.healthzP50Ms)}`]);
   }
   if (f.memory) rows.push(['peak RSS MB web / worker', `${fmt(f.memory.webRssMb)} / ${fmt(f.memory.workerRssMb)}`, '']);
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['scenario', 'relay', 'baseline'][c]!.length));
@@ -235,6 +248,16 @@ async function main(): Promise<void> {
       run: () => stormScenario(ctx),
       line: (f: Figures['storm']) => `all delivered in ${f.allDeliveredS} s, ${f.posts} posts, lost ${f.lost}, duplicates ${f.duplicates}`,
     },
+    fairness: {
+      label: `fairness (another subscription's alerts while ${FAIRNESS_BACKLOG.toLocaleString('en')} of one fill the default ceiling)`,
+      run: () => fairnessScenario(ctx),
+      line: (f: Figures['fairness']) => `p50 ${f.probeP50Ms} ms, p99 ${f.probeP99Ms} ms (${f.probesDelivered}/50); backlog delivered meanwhile ${f.backlogDelivered}`,
+    },
+    alertmanager: {
+      label: ALERTMANAGER_LABEL,
+      run: () => alertmanagerScenario(ctx),
+      line: alertmanagerLine,
+    },
     workers: {
       label: `delivery with 1, 2 and 3 workers, SQLite and PostgreSQL (drain ${sizes(args.quick).deliveryN} each)`,
       run: () => workersScenario(ctx),
@@ -252,6 +275,10 @@ async function main(): Promise<void> {
 
   try {
     const order = ALL.filter((name) => args.only.includes(name));
+    if (order.includes('alertmanager') && !alertmanagerBinary()) {
+      order.splice(order.indexOf('alertmanager'), 1);
+      log('alertmanager: skipped, no Alertmanager here: `sudo apt-get install prometheus-alertmanager` (Debian), or ALERTMANAGER_BIN=/path/to/alertmanager');
+    }
     for (const [index, name] of order.entries()) {
       const scenario = scenarios[name];
       // Other work on the machine skews every figure: wait a little for quiet, and measure it.

@@ -51,9 +51,10 @@ export const DRAIN_MEMBERS = 1000;
 
 const SAMPLE_ALERT = { title: 'db-1', text: 'Disk 95% full on db-1', severity: 'warning' } as const;
 
-function relayFor(ctx: BenchContext, scenario: string, slackApiUrl = ctx.sandbox.apiUrl, dialect?: Dialect): Relay {
+function relayFor(ctx: BenchContext, scenario: string, slackApiUrl = ctx.sandbox.apiUrl, dialect?: Dialect, env?: Record<string, string>): Relay {
   const postgres = dialect === undefined ? ctx.postgres : dialect === 'postgres' ? 'lazy' : undefined;
   return new Relay({
+    env,
     database: postgres === undefined ? undefined : async (name) => (postgres === 'lazy' ? await ctx.postgresServer() : postgres).createDatabase(name),
     root: ctx.root,
     runDir: ctx.runDir,
@@ -126,7 +127,8 @@ export async function intakeScenario(ctx: BenchContext) {
       s.intakeWarmS,
       s.intakeS,
     );
-    queued = (await relay.ongoing.getJobCounts('wait')).wait ?? 0;
+    const counts = await relay.ongoing.getJobCounts('wait', 'prioritized');
+    queued = (counts.wait ?? 0) + (counts.prioritized ?? 0);
   } finally {
     await relay.stop();
   }
@@ -606,5 +608,77 @@ export async function stormScenario(ctx: BenchContext) {
   } finally {
     await relay.stop();
     await limited.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Fairness: one subscription's backlog fills the global ceiling; another's alerts still go
+
+export const FAIRNESS_BACKLOG = 10_000;
+const FAIRNESS_PROBES = 50;
+const FAIRNESS_PROBE_EVERY_MS = 200;
+/** the first release's defaults for the ongoing queue (SPEC §4) */
+const DEFAULT_CEILING = { THROTTLE_ONGOING_LIMIT: '500', THROTTLE_ONGOING_CONCURRENCY: '500', THROTTLE_WINDOW_SECONDS: '60' };
+
+export async function fairnessScenario(ctx: BenchContext) {
+  await fresh(ctx);
+  const relay = relayFor(ctx, 'fairness', ctx.sandbox.apiUrl, undefined, DEFAULT_CEILING);
+  try {
+    await relay.startWeb();
+    // both subscriptions' own throttles open: only the global ceiling binds
+    const busy = await relay.createSubscription({ name: 'Busy', recipient: benchMember(0) });
+    const quiet = await relay.createSubscription({ name: 'Quiet', recipient: benchMember(1) });
+    await relay.startWorkers(2);
+    const t0 = Date.now();
+    for (let i = 0; i < FAIRNESS_BACKLOG / 1000; i++) {
+      const res = await relay.api('POST', '/api/v1/alerts/batch', {
+        alerts: Array.from({ length: 1000 }, (_, j) => ({ subscription: busy.id, ...SAMPLE_ALERT, text: `backlog ${i * 1000 + j}` })),
+      });
+      if (res.status !== 202) throw new Error(`backlog batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    }
+    const backlogAcceptedS = (Date.now() - t0) / 1000;
+    // the ceiling's burst (500) is spent by the backlog before the first probe
+    await ctx.sandbox.waitCount(500, 60_000);
+    const sent = new Map<string, number>();
+    const probesFrom = Date.now();
+    for (let i = 0; i < FAIRNESS_PROBES; i++) {
+      const at = Date.now();
+      const res = await relay.api<{ id: string }>('POST', '/api/v1/alerts', { subscription: quiet.id, ...SAMPLE_ALERT, text: `probe ${i}` });
+      if (res.status !== 202) throw new Error(`probe: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      sent.set(res.body.id, at);
+      await sleep(Math.max(0, probesFrom + (i + 1) * FAIRNESS_PROBE_EVERY_MS - Date.now()));
+    }
+    await waitFor('the probes to arrive', async () => (await ctx.sandbox.messages('probe ')).length >= FAIRNESS_PROBES, { timeoutMs: 120_000, intervalMs: 100 }).catch(() => undefined);
+    const messages = await ctx.sandbox.messages();
+    const latencies: number[] = [];
+    let backlogDelivered = 0;
+    for (const message of messages) {
+      for (const id of message.alertIds) {
+        if (sent.has(id)) latencies.push(message.at - sent.get(id)!);
+        else backlogDelivered += 1;
+      }
+    }
+    const windowS = (Date.now() - probesFrom) / 1000;
+    return {
+      figures: {
+        probeP50Ms: percentile(latencies, 50),
+        probeP99Ms: percentile(latencies, 99),
+        probesDelivered: latencies.length,
+        backlogDelivered,
+      },
+      details: {
+        ceiling: '500 starts per 60 s (the defaults), THROTTLE_ONGOING_CONCURRENCY 500; both subscriptions at the API maxima (OPEN_THROTTLE)',
+        backlog: `${FAIRNESS_BACKLOG} alerts of one subscription, 10 batches of 1,000, accepted in ${round(backlogAcceptedS, 1)} s`,
+        probes: `${FAIRNESS_PROBES} alerts of another subscription, one every ${FAIRNESS_PROBE_EVERY_MS} ms, sent once the backlog had spent the burst`,
+        measured: 'Date.now() before each probe POST → the stand-in\'s chat.postMessage carrying it',
+        probeMaxMs: Math.max(...latencies),
+        backlogDeliveredPerSec: round(backlogDelivered / ((Date.now() - t0) / 1000), 1),
+        probeWindowS: round(windowS, 1),
+        idealCeilingPace: '500 / 60 s = one start every 120 ms',
+        workers: 2,
+      },
+    };
+  } finally {
+    await relay.stop();
   }
 }

@@ -1,4 +1,5 @@
 /** The figures a run writes (`--json FILE`), and the targets they are judged by. */
+import type { AlertmanagerFigures } from '../alertmanager.js';
 
 export interface Figures {
   machine: { cores: number; node: string; redis: string; cpuModel?: string; platform?: string };
@@ -10,6 +11,10 @@ export interface Figures {
   goodput: { ratio: number; failed: number; duplicates: number };
   /** 500 alerts to one member, the stand-in at one post per second per channel (§6.5) */
   storm: { allDeliveredS: number; posts: number; lost: number; duplicates: number };
+  /** another subscription's alerts while one's backlog of 10,000 fills the default ceiling */
+  fairness: { probeP50Ms: number; probeP99Ms: number; probesDelivered: number; backlogDelivered: number };
+  /** side by side with Prometheus Alertmanager (bench/alertmanager.ts); ratios are relay / Alertmanager */
+  alertmanager: AlertmanagerFigures;
   memory: { webRssMb: number; workerRssMb: number };
   /** delivered/s with 1, 2 and 3 workers, per dialect */
   workers: { sqlite: number[]; postgres: number[] };
@@ -72,6 +77,27 @@ export function checkTargets(f: Partial<Figures>): TargetCheck[] {
       target: '≤ 15 s, ≤ 25 posts, none lost or doubled',
       met: known(allDeliveredS) ? allDeliveredS <= 15 && posts <= 25 && lost === 0 && duplicates === 0 : null,
     });
+  }
+  if (f.fairness) {
+    const { probeP99Ms, probesDelivered } = f.fairness;
+    checks.push({
+      name: 'fairness: another subscription under a backlog of 10,000',
+      figure: `p99 ${probeP99Ms} ms (${probesDelivered}/50 delivered)`,
+      target: '≤ 2 s p99 over 50',
+      met: known(probeP99Ms) ? probeP99Ms <= 2000 && probesDelivered === 50 : null,
+    });
+  }
+  if (f.alertmanager) {
+    const { sequential: s, distinctMembers: d, oneMember: o, keepAlive: k } = f.alertmanager;
+    checks.push({
+      name: 'vs Alertmanager: one at a time',
+      figure: `p50 ×${s.p50Ratio}, p95 ×${s.p95Ratio} of Alertmanager's`,
+      target: 'p50 ≤ 1.5×, p95 ≤ 2×',
+      met: known(s.p50Ratio, s.p95Ratio) ? s.p50Ratio <= 1.5 && s.p95Ratio <= 2 : null,
+    });
+    checks.push({ name: 'vs Alertmanager: distinct members', figure: `×${d.ratio} of Alertmanager's delivered/s`, target: '≥ 1.0×', met: known(d.ratio) ? d.ratio >= 1 : null });
+    checks.push({ name: 'vs Alertmanager: one member', figure: `×${o.ratio} of Alertmanager's delivered/s`, target: '≥ 1.5×', met: known(o.ratio) ? o.ratio >= 1.5 : null });
+    checks.push({ name: 'POST → 202 above GET /healthz', figure: `+${k.diffMs} ms p50`, target: '≤ +1 ms', met: known(k.diffMs) ? k.diffMs <= 1 : null });
   }
   if (f.memory) {
     const worst = Math.max(f.memory.webRssMb, f.memory.workerRssMb);
