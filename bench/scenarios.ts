@@ -650,14 +650,16 @@ export async function fairnessScenario(ctx: BenchContext) {
     }
     await waitFor('the probes to arrive', async () => (await ctx.sandbox.messages('probe ')).length >= FAIRNESS_PROBES, { timeoutMs: 120_000, intervalMs: 100 }).catch(() => undefined);
     const messages = await ctx.sandbox.messages();
-    const latencies: number[] = [];
+    const arrived = new Map<string, number>();
     let backlogDelivered = 0;
     for (const message of messages) {
       for (const id of message.alertIds) {
-        if (sent.has(id)) latencies.push(message.at - sent.get(id)!);
+        if (sent.has(id)) arrived.set(id, message.at - sent.get(id)!);
         else backlogDelivered += 1;
       }
     }
+    const inOrder = [...sent.keys()].map((id) => arrived.get(id) ?? Number.NaN);
+    const latencies = inOrder.filter((ms) => Number.isFinite(ms));
     const windowS = (Date.now() - probesFrom) / 1000;
     return {
       figures: {
@@ -672,6 +674,7 @@ export async function fairnessScenario(ctx: BenchContext) {
         probes: `${FAIRNESS_PROBES} alerts of another subscription, one every ${FAIRNESS_PROBE_EVERY_MS} ms, sent once the backlog had spent the burst`,
         measured: 'Date.now() before each probe POST → the stand-in\'s chat.postMessage carrying it',
         probeMaxMs: Math.max(...latencies),
+        probeLatenciesMs: inOrder,
         backlogDeliveredPerSec: round(backlogDelivered / ((Date.now() - t0) / 1000), 1),
         probeWindowS: round(windowS, 1),
         idealCeilingPace: '500 / 60 s = one start every 120 ms',

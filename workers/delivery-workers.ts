@@ -34,7 +34,7 @@ export function createDeliveryWorkers(
     let heldUntil = 0;
     const withinCeiling = async (job: Job, token?: string) => {
       if (Date.now() >= heldUntil) {
-        const holdMs = await deps.ceiling.take(transfer, limits);
+        const holdMs = await deps.ceiling.take(transfer, limits, job.opts.priority ?? 0);
         if (holdMs === 0) return processor(job, token);
         heldUntil = Date.now() + holdMs;
         await deps.queues.holdOff(transfer, holdMs);
