@@ -277,7 +277,8 @@ async function drainRelay(ctx: BenchContext, workers: number, n: number, dialect
     // one member would share a message, §6.5, and the figure would not be the per-post speed)
     await prefill(relay, n, (i) => ({ text: `drain ${i}`, recipient: benchMember(i % DRAIN_MEMBERS) }));
     const counts = await relay.ongoing.getJobCounts('wait', 'delayed', 'prioritized');
-    const waiting = counts.wait ?? 0;
+    // ranked (§4, fairness), the waiting jobs are BullMQ's prioritized ones
+    const waiting = (counts.wait ?? 0) + (counts.prioritized ?? 0);
     if (waiting !== n) throw new Error(`prefill left ${JSON.stringify(counts)} jobs, expected ${n}`);
     await relay.startWorkers(workers);
     const postgres = dialect === 'postgres' ? await ctx.postgresServer() : dialect === undefined ? ctx.postgres : undefined;
