@@ -1,6 +1,6 @@
 // The Slack Alert Relay benchmark.
 //
-//   npm run bench                               full run (≈ 4½–5 min on two cores)
+//   npm run bench                               full run (≈ 3½–4 min on two cores)
 //   npm run bench -- --quick --json FILE        quick run (< 4 min), figures written to FILE
 //
 // Options:
