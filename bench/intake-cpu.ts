@@ -96,7 +96,7 @@ async function scenario(name: string): Promise<void> {
       quota: noQuota,
       queues: offline ? ({ add: async () => {} } as unknown as AlertQueues) : queues,
       throttle: offline
-        ? ({ reserve: async (_s: string, _k: string, _t: unknown, n: number) => new Array<number>(n).fill(0) } as unknown as SubscriptionThrottle)
+        ? ({ reserve: async (_s: string, _k: string, _t: unknown, n: number) => Array.from({ length: n }, () => ({ delayMs: 0, rank: 1 })) } as unknown as SubscriptionThrottle)
         : new SubscriptionThrottle(redis, redisKeys(config.queuePrefix)),
     });
     // bodies as express.json would hand them over: fresh objects every request
