@@ -210,6 +210,10 @@ describe(SUITE, () => {
       kill.inFlightPosts = inFlight.flatMap((call) => call.markers);
       // its jobs: the active ones whose lock its BullMQ worker holds (found from a job it was posting)
       const locks = await activeLocks();
+      // A post can go out before its 202 has reached this (busy) process: wait for the ids of the
+      // posts in flight before looking their locks up in the snapshot just taken.
+      const idsBy = Date.now() + 5000;
+      while (!kill.inFlightPosts.every((n) => ids.has(n)) && Date.now() < idsBy) await sleep(10);
       for (const n of kill.inFlightPosts) {
         const token = locks.get(ids.get(n) ?? '');
         if (token) kill.victimWorkerId = token.split(':')[0]!;
