@@ -23,6 +23,17 @@ export function perFixedWindow(messages: { at: number }[], windowMs: number): Ma
 }
 
 /**
+ * Waits for the start of the next window of `windowMs` (aligned to the epoch, as the relay's
+ * reservations are to Redis's clock on this machine) unless the current one has just begun: alerts
+ * sent then have most of a window before their posts could spill into the next one, so that a
+ * slow moment cannot make a window's posts land in the next window's count.
+ */
+export async function atWindowStart(windowMs: number): Promise<void> {
+  const into = Date.now() % windowMs;
+  if (into > windowMs / 10) await new Promise((resolve) => setTimeout(resolve, windowMs - into + 10));
+}
+
+/**
  * The alerts the messages carry, each at its message's time: a storm's message (§6.5) carries
  * the alert that posted it and the others its metadata names.
  */

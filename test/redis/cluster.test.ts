@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perFixedWindow } from '../helpers/post-timing.js';
+import { atWindowStart, perFixedWindow } from '../helpers/post-timing.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { sleep, startRelayProcesses, type RelayChild, type RelayProcesses } from '../helpers/relay-processes.js';
 
@@ -108,6 +108,7 @@ describe('the relay on a three-master Redis Cluster', () => {
 
   it('keeps a subscription to its throttle (5 a second): 15 alerts take three windows', async () => {
     const sub = await relay.createSubscription({ recipient: 'U0BOB', throttle: { ongoing: { limit: 5, seconds: 1 } } });
+    await atWindowStart(1000);
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => intake('/api/v1/alerts', { subscription: sub.id, text: `cluster-throttle-${i}` })));
     const records = await Promise.all(answers.map((a) => relay.waitForAlert(a.id, ['delivered', 'failed'], 15_000)));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { maxInSlidingWindow, perFixedWindow } from '../helpers/post-timing.js';
+import { atWindowStart, maxInSlidingWindow, perFixedWindow } from '../helpers/post-timing.js';
 import { startTestRelay, type TestRelay } from '../helpers/test-relay.js';
 
 /**
@@ -30,6 +30,7 @@ describe('throttling', () => {
     const warmUp = await sendBatch(quiet.id, 4, 'warm-up');
     await Promise.all(warmUp.map((id) => relay.waitForAlert(id)));
 
+    await atWindowStart(2000);
     const started = Date.now();
     const ids = await sendBatch(busy.id, 40, 'busy');
     const sentQuiet = Date.now();
