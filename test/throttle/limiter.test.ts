@@ -17,13 +17,21 @@ async function sendBatch(subscription: string, count: number, tag: string): Prom
   return res.body.alerts.map((a: { id: string }) => a.id);
 }
 
+/** The relay with two real worker processes (the Procfile's shape), so that limits hold across them. */
+async function withTwoWorkerProcesses(env: Record<string, string>): Promise<TestRelay> {
+  const started = await startTestRelay({ worker: false, env });
+  try {
+    await Promise.all([started.spawnWorkerProcess(), started.spawnWorkerProcess()]);
+  } catch (error) {
+    await started.close();
+    throw error;
+  }
+  return started;
+}
+
 describe('throttling', () => {
   it('keeps a subscription to its own budget without delaying another subscription', async () => {
-    relay = await startTestRelay({
-      worker: false,
-      env: { THROTTLE_WINDOW_SECONDS: '2', THROTTLE_ONGOING_LIMIT: '100', THROTTLE_ONGOING_CONCURRENCY: '100' },
-    });
-    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    relay = await withTwoWorkerProcesses({ THROTTLE_WINDOW_SECONDS: '2', THROTTLE_ONGOING_LIMIT: '100', THROTTLE_ONGOING_CONCURRENCY: '100' });
     const busy = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: { limit: 10, seconds: 2 } } });
     const quiet = await relay.createSubscription({ recipient: 'U0BOB' });
     // warm both worker processes up (first deliveries pay for JIT and connections)
@@ -52,11 +60,7 @@ describe('throttling', () => {
   });
 
   it('holds the global ceiling when it is below the subscriptions’ own limits', async () => {
-    relay = await startTestRelay({
-      worker: false,
-      env: { THROTTLE_WINDOW_SECONDS: '1', THROTTLE_ONGOING_LIMIT: '4', THROTTLE_ONGOING_CONCURRENCY: '100' },
-    });
-    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    relay = await withTwoWorkerProcesses({ THROTTLE_WINDOW_SECONDS: '1', THROTTLE_ONGOING_LIMIT: '4', THROTTLE_ONGOING_CONCURRENCY: '100' });
     const a = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: { limit: 100, seconds: 1 } } });
     const b = await relay.createSubscription({ recipient: 'U0BOB', throttle: { ongoing: { limit: 100, seconds: 1 } } });
     const started = Date.now();
@@ -77,11 +81,7 @@ describe('a fair share of the global ceiling', () => {
   it('delivers another subscription’s alerts within 2 s while one subscription’s backlog of 10,000 fills the ceiling', async () => {
     // 200 starts per 10 s: one subscription spends a fixed window at once, and a fixed window would
     // then hold everyone else for up to 10 s; first come, first served would hold them for minutes
-    relay = await startTestRelay({
-      worker: false,
-      env: { THROTTLE_WINDOW_SECONDS: '10', THROTTLE_ONGOING_LIMIT: '200', THROTTLE_ONGOING_CONCURRENCY: '100' },
-    });
-    await Promise.all([relay.spawnWorkerProcess(), relay.spawnWorkerProcess()]);
+    relay = await withTwoWorkerProcesses({ THROTTLE_WINDOW_SECONDS: '10', THROTTLE_ONGOING_LIMIT: '200', THROTTLE_ONGOING_CONCURRENCY: '100' });
     const open = { limit: 100_000, seconds: 1, concurrency: 10_000 };
     const a = await relay.createSubscription({ recipient: 'U0ALICE', throttle: { ongoing: open } });
     const b = await relay.createSubscription({ recipient: 'U0BOB', throttle: { ongoing: open } });

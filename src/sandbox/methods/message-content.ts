@@ -17,17 +17,9 @@ const EVENT_TYPE = /^[A-Za-z0-9_-]+$/;
  * `slack_configs` post attachments and nothing else.
  */
 export function attachmentsText(raw: unknown): string | 'invalid' {
-  if (raw === undefined || raw === '') return '';
-  let attachments: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      attachments = JSON.parse(raw);
-    } catch {
-      return 'invalid';
-    }
-  }
-  if (!Array.isArray(attachments) || attachments.length > MAX_ATTACHMENTS) return 'invalid';
-  if (!attachments.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))) return 'invalid';
+  const attachments = decodedList(raw, MAX_ATTACHMENTS);
+  if (attachments === null) return '';
+  if (attachments === 'invalid' || !attachments.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))) return 'invalid';
   const field = (a: Record<string, unknown>, name: string) => (typeof a[name] === 'string' ? (a[name] as string) : '');
   return (attachments as Record<string, unknown>[])
     .map((a) => [field(a, 'pretext'), field(a, 'title'), field(a, 'text')].filter((v) => v !== '').join('\n') || field(a, 'fallback'))
@@ -38,18 +30,26 @@ export function attachmentsText(raw: unknown): string | 'invalid' {
 /** Slack takes at most 100 attachments on a message. */
 const MAX_ATTACHMENTS = 100;
 
-/** Blocks arrive JSON-encoded in form bodies and as arrays in JSON bodies. */
-export function parseBlocks(raw: unknown): unknown[] | null | 'invalid' {
+/**
+ * A list parameter (blocks, attachments): JSON-encoded in form bodies, an array in JSON bodies;
+ * null when absent, 'invalid' when it is not a list of at most `max` items.
+ */
+function decodedList(raw: unknown, max: number): unknown[] | null | 'invalid' {
   if (raw === undefined || raw === '') return null;
-  let blocks: unknown = raw;
+  let list: unknown = raw;
   if (typeof raw === 'string') {
     try {
-      blocks = JSON.parse(raw);
+      list = JSON.parse(raw);
     } catch {
       return 'invalid';
     }
   }
-  if (!Array.isArray(blocks) || blocks.length > MAX_BLOCKS) return 'invalid';
+  return Array.isArray(list) && list.length <= max ? list : 'invalid';
+}
+
+export function parseBlocks(raw: unknown): unknown[] | null | 'invalid' {
+  const blocks = decodedList(raw, MAX_BLOCKS);
+  if (blocks === null || blocks === 'invalid') return blocks;
   const wellFormed = blocks.every(
     (block) => typeof block === 'object' && block !== null && typeof (block as { type?: unknown }).type === 'string',
   );
