@@ -7,7 +7,7 @@
 //   --quick            smaller scenarios (see sizes() in bench/scenarios.ts)
 //   --json FILE        write the figures (and details) as JSON
 //   --only a,b         run only these scenarios: intake, batch, delivery, latency, goodput, storm,
-//                      fairness, alertmanager (needs Debian's prometheus-alertmanager, or ALERTMANAGER_BIN)
+//                      fairness, steps, alertmanager (needs Debian's prometheus-alertmanager, or ALERTMANAGER_BIN)
 //   --no-build         skip `tsc -p tsconfig.build.json` (dist/ must be current)
 //   --cpu-prof DIR     run the relay's processes with `node --cpu-prof --cpu-prof-dir=DIR`
 //   --prof-role ROLE   with --cpu-prof: web, workers or all (default all)
@@ -31,6 +31,7 @@ import { procfileNodeFlags, type PeakRecord } from './lib/relay.js';
 import { startSandboxProcess } from './lib/sandbox-client.js';
 import { round } from './lib/stats.js';
 import { ALERTMANAGER_LABEL, alertmanagerLine, alertmanagerScenario } from './alertmanager.js';
+import { stepsScenario, stepsSizes, type StepsFigures } from './steps.js';
 import { alertmanagerBinary } from '../test/helpers/alertmanager.js';
 import {
   batchScenario,
@@ -50,9 +51,9 @@ import {
 import { startPostgresServer, type TestPostgres } from '../test/helpers/postgres-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'alertmanager', 'workers'] as const;
+const ALL = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'steps', 'alertmanager', 'workers'] as const;
 /** what a run measures unless --only says otherwise */
-const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'alertmanager'] as const;
+const DEFAULT_SCENARIOS = ['intake', 'batch', 'delivery', 'latency', 'goodput', 'storm', 'fairness', 'steps', 'alertmanager'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 interface Args {
@@ -102,7 +103,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,storm,fairness,alertmanager,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
+  return 'usage: npm run bench -- [--quick] [--json FILE] [--only intake,batch,delivery,latency,goodput,storm,fairness,steps,alertmanager,workers] [--db sqlite|postgres] [--no-build] [--cpu-prof DIR [--prof-role web|workers|all]] [--wait-idle S] [--keep]';
 }
 
 const fmt = (value: unknown) => (typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'n/a') : String(value ?? 'n/a'));
@@ -252,6 +253,11 @@ async function main(): Promise<void> {
       label: `fairness (another subscription's alerts while ${FAIRNESS_BACKLOG.toLocaleString('en')} of one fill the default ceiling)`,
       run: () => fairnessScenario(ctx),
       line: (f: Figures['fairness']) => `p50 ${f.probeP50Ms} ms, p99 ${f.probeP99Ms} ms (${f.probesDelivered}/50); backlog delivered meanwhile ${f.backlogDelivered}`,
+    },
+    steps: {
+      label: `where the time goes (${stepsSizes(args.quick).n} alerts one at a time, the relay at LOG_LEVEL=debug)`,
+      run: () => stepsScenario(ctx),
+      line: (f: StepsFigures) => `p50 ${f.totalP50Ms} ms: ${Object.entries(f.stepsP50Ms).map(([step, ms]) => `${step} ${ms}`).join(', ')}`,
     },
     alertmanager: {
       label: ALERTMANAGER_LABEL,

@@ -40,6 +40,7 @@ export async function startWeb(config: Config, logger: Logger): Promise<WebProce
     throttle: new SubscriptionThrottle(redis, keys),
     quota: createIntakeQuota(redis, { keyPrefix: keys.intakeQuota, perMinute: config.intakeRateLimit }),
     dedup: new NotificationDedup(redis, keys, config.dedupWindowMs),
+    logger,
   });
   const sync = new ManualSync({
     store: stores.subscriptions,

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { deliver, type DeliveryDeps } from '../src/delivery/deliver.js';
 import type { Failure } from '../src/alerts/alert-lifecycle.js';
+import { stepTimer, type StepTimer } from '../src/lib/step-timer.js';
 
 /**
  * The BullMQ processor: runs one delivery attempt and maps its outcome to BullMQ, as BullMQ's own
@@ -13,8 +14,11 @@ import type { Failure } from '../src/alerts/alert-lifecycle.js';
  * nothing of the server (no stack frames, no file paths).
  */
 export function deliveryProcessor(deps: DeliveryDeps) {
-  return async (job: Job, token?: string) => {
-    const outcome = await deliver({ jobId: job.id, data: job.data, attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }, deps);
+  return async (job: Job, token?: string, steps: StepTimer = stepTimer(false)) => {
+    const attempt = { jobId: job.id, data: job.data, attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1, steps };
+    const outcome = await deliver(attempt, deps);
+    // at debug: where this attempt's time went, from when the worker took the job
+    if (steps.startedAt) deps.logger.debug({ alertId: job.id, outcome: outcome.outcome, steps: steps.steps, startedAt: steps.startedAt }, 'delivery steps');
     switch (outcome.outcome) {
       case 'delivered':
       case 'skipped':

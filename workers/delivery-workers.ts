@@ -7,6 +7,7 @@ import type { DeliveryDeps } from '../src/delivery/deliver.js';
 import { TRANSFERS } from '../src/domain.js';
 import type { GlobalCeiling } from '../src/limits/global-ceiling.js';
 import { untrustedText } from '../src/lib/redact.js';
+import { stepTimer } from '../src/lib/step-timer.js';
 import { QUEUE_NAMES } from '../src/queues/names.js';
 import { deliveryProcessor } from './delivery-processor.js';
 
@@ -34,8 +35,10 @@ export function createDeliveryWorkers(
     let heldUntil = 0;
     const withinCeiling = async (job: Job, token?: string) => {
       if (Date.now() >= heldUntil) {
+        const steps = stepTimer(deps.logger.isLevelEnabled('debug'));
         const holdMs = await deps.ceiling.take(transfer, limits, job.opts.priority ?? 0);
-        if (holdMs === 0) return processor(job, token);
+        steps.mark('ceiling');
+        if (holdMs === 0) return processor(job, token, steps);
         heldUntil = Date.now() + holdMs;
         await deps.queues.holdOff(transfer, holdMs);
       }

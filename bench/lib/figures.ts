@@ -1,5 +1,6 @@
 /** The figures a run writes (`--json FILE`), and the targets they are judged by. */
 import type { AlertmanagerFigures } from '../alertmanager.js';
+import type { StepsFigures } from '../steps.js';
 
 export interface Figures {
   machine: { cores: number; node: string; redis: string; cpuModel?: string; platform?: string };
@@ -15,6 +16,8 @@ export interface Figures {
   fairness: { probeP50Ms: number; probeP99Ms: number; probesDelivered: number; backlogDelivered: number };
   /** side by side with Prometheus Alertmanager (bench/alertmanager.ts); ratios are relay / Alertmanager */
   alertmanager: AlertmanagerFigures;
+  /** one alert at a time, step by step (bench/steps.ts) */
+  steps: StepsFigures;
   memory: { webRssMb: number; workerRssMb: number };
   /** delivered/s with 1, 2 and 3 workers, per dialect */
   workers: { sqlite: number[]; postgres: number[] };

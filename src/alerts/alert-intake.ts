@@ -5,6 +5,8 @@ import type { AlertStore, IntakeSubscription, SubscriptionStore } from '../db/st
 import { AppError, atIndex, notFound, unavailable } from '../errors.js';
 import { newAlertId } from '../lib/ids.js';
 import { GroupCommit } from '../lib/group-commit.js';
+import type { Logger } from '../lib/logger.js';
+import { stepTimer, type StepTimer } from '../lib/step-timer.js';
 import { withTimeout } from '../lib/with-timeout.js';
 import { deliveryOf, type AlertQueues, type QueuedDelivery } from '../queues/alert-queues.js';
 import type { SubscriptionThrottle } from '../limits/subscription-throttle.js';
@@ -29,6 +31,8 @@ export interface IntakeContext {
   caller: { role: 'intake' | 'admin'; keyId: string } | null;
   /** ids to give the records (the manual sync names its test alert before queueing it) */
   ids?: string[];
+  /** this request's steps so far (body, parse), from `AlertIntake.stepTimer` */
+  steps?: StepTimer;
 }
 
 export interface IntakeResult {
@@ -46,11 +50,13 @@ export interface AlertIntakeDeps {
   quota: IntakeQuota;
   /** an HA pair's second copy of a notification is a duplicate (§6.4) */
   dedup?: NotificationDedup;
+  /** at `debug`, each request's steps (see StepTimer) */
+  logger?: Logger;
   now?: () => number;
 }
 
 /** One alert of a request; `quotaKey` is the intake key whose quota it takes (null: none). */
-type IntakeItem = { row: AlertRow; subscription: IntakeSubscription; quotaKey: string | null };
+type IntakeItem = { row: AlertRow; subscription: IntakeSubscription; quotaKey: string | null; steps: StepTimer };
 
 export class AlertIntake {
   private readonly now: () => number;
@@ -60,6 +66,11 @@ export class AlertIntake {
     this.now = deps.now ?? Date.now;
     // groups of about one batch request: several in flight keep the web process and Redis both busy
     this.writes = new GroupCommit((requests) => this.write(requests), 100);
+  }
+
+  /** A timer of one request's steps: a no-op unless the log shows `debug`. */
+  stepTimer(): StepTimer {
+    return stepTimer(this.deps.logger?.isLevelEnabled('debug') ?? false);
   }
 
   /** An id for a record intake will write (see IntakeContext.ids). */
@@ -73,6 +84,7 @@ export class AlertIntake {
     // Each intake key's quota, taken in the group commit; the relay's own alerts and admin keys have none.
     const quotaKey = context.caller?.role === 'intake' ? context.caller.keyId : null;
     const now = this.now();
+    const steps = context.steps ?? this.stepTimer();
     // each distinct reference looked up once, all at once
     const refs = [...new Set(inputs.map((input) => input.subscription))];
     const found = await Promise.all(refs.map((ref) => this.deps.subscriptions.findForIntake(ref)));
@@ -81,15 +93,22 @@ export class AlertIntake {
       try {
         const subscription = byRef.get(input.subscription);
         if (!subscription) throw notFound(`No subscription ${JSON.stringify(input.subscription)}.`);
-        return { row: this.toRow(input, subscription, apiKeyId, now, context.ids?.[index]), subscription, quotaKey };
+        return { row: this.toRow(input, subscription, apiKeyId, now, context.ids?.[index]), subscription, quotaKey, steps };
       } catch (error) {
         throw inputs.length > 1 ? atIndex(error, index) : error;
       }
     });
+    steps.mark('lookup');
     const claimed = await this.markDuplicates(inputs, items);
+    steps.mark('dedup');
     try {
       const written = await this.writes.submit(items);
       if (written instanceof AppError) throw written;
+      // queuedAt: when Redis had the jobs (the last step)
+      if (steps.startedAt) {
+        const alertIds = written.map(({ row }) => row.id);
+        this.deps.logger?.debug({ alertIds, steps: steps.steps, startedAt: steps.startedAt, queuedAt: steps.lastAt }, 'intake steps');
+      }
       return written.map(({ row, repeated }) => ({ id: row.id, status: row.status, repeated }));
     } catch (error) {
       await this.deps.dedup?.release(claimed);
@@ -117,9 +136,14 @@ export class AlertIntake {
 
   /** One group commit: each key's quota taken once, the records in one transaction, then their jobs in one round trip. */
   private async write(submitted: IntakeItem[][]) {
+    // every request of the group marks the same steps (a no-op unless timed)
+    const timers = new Set(submitted.flatMap((items) => items.map((item) => item.steps)));
+    const mark = (step: string) => timers.forEach((steps) => steps.mark(step));
+    mark('turn');
     const refused = await this.takeQuota(submitted);
+    mark('quota');
     const requests = submitted.filter((_, i) => !refused[i]);
-    const written = requests.length > 0 ? await this.writeAdmitted(requests) : [];
+    const written = requests.length > 0 ? await this.writeAdmitted(requests, mark) : [];
     let next = 0;
     return submitted.map((_, i) => refused[i] ?? written[next++]!);
   }
@@ -159,18 +183,24 @@ export class AlertIntake {
     return refused;
   }
 
-  private async writeAdmitted(requests: IntakeItem[][]) {
+  private async writeAdmitted(requests: IntakeItem[][], mark: (step: string) => void) {
     const outcomes = await this.deps.alerts.insertUnlessRepeated(
       requests.map((items) => items.map((item) => item.row)),
       this.now() - IDEMPOTENCY_WINDOW_MS,
     );
+    mark('record');
     const fresh = outcomes.flatMap((outcome) => ('written' in outcome ? outcome.written.filter((w) => !w.repeated).map((w) => w.row) : []));
     // a duplicate is stored as it is, with no job
     const toQueue = fresh.filter((row) => row.status === 'queued');
     const subscriptions = new Map(requests.flat().map((item) => [item.subscription.id, item.subscription]));
     try {
       await withTimeout(
-        (async () => this.deps.queues.add(await this.scheduled(toQueue, subscriptions)))(),
+        (async () => {
+          const deliveries = await this.scheduled(toQueue, subscriptions);
+          mark('reserve');
+          await this.deps.queues.add(deliveries);
+          mark('queue');
+        })(),
         QUEUE_WRITE_TIMEOUT_MS,
       );
     } catch {

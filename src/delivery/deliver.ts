@@ -4,6 +4,7 @@ import { deliveryOf } from '../queues/alert-queues.js';
 import { DatabaseUnavailableError, type AlertStore, type MessageStore, type SubscriptionStore } from '../db/stores.js';
 import type { SubscriptionConcurrency } from '../limits/subscription-concurrency.js';
 import type { Logger } from '../lib/logger.js';
+import { stepTimer } from '../lib/step-timer.js';
 import { deliveryJobSchema, type DeliveryJob } from '../queues/delivery-job.js';
 import { classifySlackError, permanentFailure, type PermanentFailure, type SlackFailure } from '../slack/errors.js';
 import type { SlackGateway } from '../slack/gateway.js';
@@ -66,6 +67,7 @@ export async function deliver(attempt: DeliveryAttempt, deps: DeliveryDeps): Pro
 
 async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Promise<Outcome> {
   const now = deps.now ?? Date.now;
+  const steps = attempt.steps ?? stepTimer(false);
   const parsed = deliveryJobSchema.safeParse(attempt.data);
   // A job whose data is gone (its hash deleted or evicted while its id stayed queued) is rebuilt
   // from its record, which is the truth: the job id is the alert id.
@@ -73,6 +75,7 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
   if (!job) return { outcome: 'failed', failure: permanentFailure('invalid_job', 'The job data does not match the delivery schema.') };
 
   let record = await deps.alerts.get(job.alertId);
+  steps.mark('record');
   // No record: the intake answered 503 and removed it, so the client never took this alert as sent.
   if (!record) return { outcome: 'skipped', reason: 'no_record' };
   // A job re-run after a crash between posting and completing must not post twice.
@@ -93,6 +96,7 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
   if (!subscription) return fail(deps, job, permanentFailure('subscription_deleted'), attempt.attemptsMade, null);
   // One condition's alerts go in the order they were accepted: a resolve waits for its firing.
   if (await deps.alerts.earlierOfKeyWaiting(record)) return wait(deps, job, KEY_ORDER_WAIT_MS + Math.floor(Math.random() * KEY_ORDER_WAIT_MS));
+  steps.mark('subscription');
 
   // The subscription's own concurrency: a job over it waits a moment without counting an attempt.
   // A limit at or above the global one is already kept by BullMQ, and needs no lease.
@@ -111,7 +115,8 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
       if (failure.kind === 'permanent') throw new NotAnAttempt(failure);
       throw error;
     });
-    const posted = await postAlert(deps, job, record, picked);
+    steps.mark('credentials');
+    const posted = await postAlert(deps, job, record, picked, steps);
     if (posted.outcome === 'wait') return posted.untouched ? { outcome: 'wait', afterMs: posted.afterMs } : wait(deps, job, posted.afterMs);
     if (posted.outcome === 'suppressed') {
       await deps.lifecycle.suppressed(job.alertId, { code: posted.code, message: posted.message });
@@ -119,6 +124,7 @@ async function attemptDelivery(attempt: DeliveryAttempt, deps: DeliveryDeps): Pr
     }
     const { channel, ts, coalesced } = posted;
     await deps.lifecycle.delivered(job.alertId, { channel, ts, tokenSource: picked.source, attempts: attemptNumber, coalesced });
+    steps.mark('recorded');
     return { outcome: 'delivered', channel, ts };
   } catch (error) {
     if (error instanceof NotAnAttempt) return fail(deps, job, error.failure, attempt.attemptsMade, null);

@@ -1,4 +1,5 @@
 import type { Failure } from '../alerts/alert-lifecycle.js';
+import type { StepTimer } from '../lib/step-timer.js';
 
 /**
  * What one delivery attempt came to (docs/contract.md §4), for the queue to carry out. Delivery
@@ -26,4 +27,6 @@ export interface DeliveryAttempt {
   /** attempts made before this one */
   attemptsMade: number;
   maxAttempts: number;
+  /** marks this attempt's steps (LOG_LEVEL=debug) */
+  steps?: StepTimer;
 }

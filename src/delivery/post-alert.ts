@@ -1,5 +1,6 @@
 import type { AlertRow, MessageEntry, SlackMessageRow } from '../db/rows.js';
 import { messageIdFor } from '../lib/ids.js';
+import type { StepTimer } from '../lib/step-timer.js';
 import type { DeliveryJob } from '../queues/delivery-job.js';
 import { formatAlertMessage } from '../slack/alert-message.js';
 import { classifySlackError, DeliveryFailure, permanentFailure, remoteId, remoteTs } from '../slack/errors.js';
@@ -20,16 +21,16 @@ export type Posted =
  * it, a repeat replies in its thread and counts the repeat on it, a resolve edits it and says so in
  * the thread. A rotated OAuth token that Slack calls expired is refreshed once, and tried again.
  */
-export async function postAlert(deps: DeliveryDeps, job: DeliveryJob, read: AlertRow, picked: PickedToken): Promise<Posted> {
+export async function postAlert(deps: DeliveryDeps, job: DeliveryJob, read: AlertRow, picked: PickedToken, timer: StepTimer): Promise<Posted> {
   // this attempt's own copy: the status moves with it (a post refused as expired leaves it `delivering`)
   const record = { ...read };
   try {
-    return await post(deps, job, record, picked);
+    return await post(deps, job, record, picked, timer);
   } catch (error) {
     if (picked.source !== 'oauth' || classifySlackError(error).code !== 'token_expired') throw error;
     const token = await deps.tokens.refresh(job.subscriptionId, picked.token);
     try {
-      return await post(deps, job, record, { ...picked, token });
+      return await post(deps, job, record, { ...picked, token }, timer);
     } catch (again) {
       // the fresh token expired on its way (a short-lived token, a slow moment): the next attempt refreshes again
       if (classifySlackError(again).code !== 'token_expired') throw again;
@@ -38,11 +39,12 @@ export async function postAlert(deps: DeliveryDeps, job: DeliveryJob, read: Aler
   }
 }
 
-async function post(deps: DeliveryDeps, job: DeliveryJob, record: AlertRow, picked: PickedToken): Promise<Posted> {
+async function post(deps: DeliveryDeps, job: DeliveryJob, record: AlertRow, picked: PickedToken, timer: StepTimer): Promise<Posted> {
   const slack = deps.slack.session({ subscriptionId: job.subscriptionId, ...picked });
   const userId = await deps.directory.userId(slack, job.recipient);
   const channel = await deps.directory.dmChannel(slack, userId);
-  const step = new Steps(deps, job, record, picked, slack);
+  timer.mark('member');
+  const step = new Steps(deps, job, record, picked, slack, timer);
   if (!job.dedupKey) return step.postNew(channel);
 
   const open = await deps.messages.openMessage(job.subscriptionId, job.recipient, job.dedupKey);
@@ -66,6 +68,7 @@ class Steps {
     private readonly record: AlertRow,
     private readonly picked: PickedToken,
     private readonly slack: SlackSession,
+    private readonly timer: StepTimer,
   ) {}
 
   /**
@@ -77,6 +80,7 @@ class Steps {
     const earlier = await this.earlierPost(channel);
     if (earlier) return this.foundAgain(channel, earlier);
     const turn = await this.slack.joinStorm(channel, this.record, STORM_CAPACITY);
+    this.timer.mark('storm');
     if (turn.waitMs > 0) return { outcome: 'wait', afterMs: turn.waitMs, untouched: true };
     if (!(await this.markDelivering())) {
       // another alert's post took this one along: its record says so once that post is recorded
@@ -85,6 +89,7 @@ class Steps {
     }
     const own = entryOf(this.record);
     const others = turn.paced ? await this.takeOthers(channel, own) : [];
+    this.timer.mark('delivering');
     const entries = [own, ...others.map(entryOf)];
     const content = entries.length > 1 || this.job.dedupKey ? renderEntries(entries) : formatAlertMessage(this.job.message);
     let posted: Posted & { outcome: 'posted' };
@@ -103,6 +108,7 @@ class Steps {
       const ts = remoteTs(result.ts);
       if (!result.ok || !ts) throw new DeliveryFailure(permanentFailure(result.ok ? 'invalid_response' : (result.error ?? 'invalid_response')));
       posted = { outcome: 'posted', channel: remoteId(result.channel) ?? channel, ts, coalesced: entries.length > 1 };
+      this.timer.mark('post');
     } catch (error) {
       // nothing went out: the others wait with the storm again (and this one, as its failure says)
       await Promise.all(others.map((other) => this.deps.lifecycle.waiting(other.id)));
@@ -245,6 +251,7 @@ class Steps {
       metadata: alertMetadata(this.record.id, this.job.dedupKey ?? null, []),
       ...(threadTs ? { thread_ts: threadTs } : {}),
     });
+    this.timer.mark('post');
     // Posted: nothing after this may throw into a retry (that would post twice).
     if (pacing.paced) await this.slack.posted(channel);
     const ts = remoteTs(result.ts);
@@ -296,6 +303,7 @@ class Steps {
     if (pacing.waitMs > 0) return { outcome: 'wait', afterMs: pacing.waitMs };
     const { text, blocks } = renderEntries(entries);
     const result = await this.slack.call('chat.update', { channel: open.channel, ts: open.ts, text, blocks });
+    this.timer.mark('edit');
     if (pacing.paced) await this.slack.posted(open.channel);
     if (!result.ok) throw new DeliveryFailure(permanentFailure(result.error ?? 'invalid_response'));
     return undefined;
