@@ -185,7 +185,7 @@ interface Env {
 
 const relayHeaders = (relay: Relay) => ({ authorization: `Bearer ${relay.intakeKey}`, 'content-type': 'application/json' });
 
-async function relayPostOne(relay: Relay, alert: Record<string, unknown>): Promise<string> {
+export async function relayPostOne(relay: Relay, alert: Record<string, unknown>): Promise<string> {
   const res = await fetch(`${relay.url}/api/v1/alerts`, { method: 'POST', headers: relayHeaders(relay), body: JSON.stringify({ subscription: 'bench', ...alert }) });
   const answer = (await res.json().catch(() => null)) as { id?: string } | null;
   if (res.status !== 202 || !answer?.id) throw new Error(`relay POST /api/v1/alerts: ${res.status} ${JSON.stringify(answer)}`);

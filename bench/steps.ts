@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preciseNow } from '../src/lib/step-timer.js';
+import { relayPostOne } from './alertmanager.js';
 import { Relay } from './lib/relay.js';
 import { percentile, round } from './lib/stats.js';
 import type { BenchContext } from './scenarios.js';
@@ -63,14 +64,8 @@ export async function stepsScenario(ctx: BenchContext): Promise<{ figures: Steps
     let expected = 0;
     for (let i = 0; i < warm + n; i++) {
       const sentAt = preciseNow();
-      const res = await fetch(`${relay.url}/api/v1/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${relay.intakeKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ subscription: 'bench', title: 'bench', severity: 'warning', text: `steps ${i}`, recipient: MEMBER }),
-      });
-      const answer = (await res.json()) as { id?: string };
-      if (res.status !== 202 || !answer.id) throw new Error(`POST /api/v1/alerts: ${res.status} ${JSON.stringify(answer)}`);
-      if (i >= warm) sent.set(answer.id, { sentAt, answeredAt: preciseNow() });
+      const id = await relayPostOne(relay, { title: 'bench', severity: 'warning', text: `steps ${i}`, recipient: MEMBER });
+      if (i >= warm) sent.set(id, { sentAt, answeredAt: preciseNow() });
       expected += 1;
       expected = (await ctx.sandbox.waitCount(expected, 10_000)).alerts;
     }

@@ -136,8 +136,8 @@ export class AlertIntake {
 
   /** One group commit: each key's quota taken once, the records in one transaction, then their jobs in one round trip. */
   private async write(submitted: IntakeItem[][]) {
-    // every request of the group marks the same steps (a no-op unless timed)
-    const timers = new Set(submitted.flatMap((items) => items.map((item) => item.steps)));
+    // every request of the group marks the same steps (a no-op unless timed); a request's items share its timer
+    const timers = submitted.flatMap((items) => (items[0] ? [items[0].steps] : []));
     const mark = (step: string) => timers.forEach((steps) => steps.mark(step));
     mark('turn');
     const refused = await this.takeQuota(submitted);

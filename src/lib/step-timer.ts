@@ -1,9 +1,9 @@
 /**
  * Where one alert's time goes: named steps, each the milliseconds since the previous mark, for
  * the `debug` log (LOG_LEVEL=debug). Intake marks its steps up to the 202, the worker its steps
- * from picking the job up to the recorded outcome; `at` is a wall-clock time with sub-millisecond
- * resolution, so the web's "queued" and the worker's "started" lines of one alert, on one
- * machine, give the time the job waited for a worker. Off, a timer is a no-op.
+ * from picking the job up to the recorded outcome. `startedAt` and `lastAt` are wall-clock times
+ * with sub-millisecond resolution, so the web's `queuedAt` and the worker's `startedAt` of one
+ * alert, on one machine, give the time the job waited for a worker. Off, a timer is a no-op.
  */
 export interface StepTimer {
   mark(step: string): void;
