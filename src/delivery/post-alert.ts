@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertRow, MessageEntry, SlackMessageRow } from '../db/rows.js';
 import { messageIdFor } from '../lib/ids.js';
 import type { StepTimer } from '../lib/step-timer.js';
@@ -79,9 +80,18 @@ class Steps {
   async postNew(channel: string): Promise<Posted> {
     const earlier = await this.earlierPost(channel);
     if (earlier) return this.foundAgain(channel, earlier);
-    const turn = await this.slack.joinStorm(channel, this.record, STORM_CAPACITY);
+    let turn = await this.slack.joinStorm(channel, this.record, STORM_CAPACITY);
+    // The leader waits out the last moment before its slot here: BullMQ's delayed set wakes a job
+    // tens of ms late, and each round's slot is a second after the previous round's post.
+    while (turn.leader && turn.waitMs > 0 && turn.waitMs <= LEADER_WAITS_HERE_MS) {
+      await sleep(turn.waitMs);
+      turn = await this.slack.joinStorm(channel, this.record, STORM_CAPACITY);
+    }
     this.timer.mark('storm');
-    if (turn.waitMs > 0) return { outcome: 'wait', afterMs: turn.waitMs, untouched: true };
+    if (turn.waitMs > 0) {
+      const afterMs = turn.leader ? turn.waitMs - LEADER_WAITS_HERE_MS / 2 : turn.waitMs;
+      return { outcome: 'wait', afterMs, untouched: true };
+    }
     if (!(await this.markDelivering())) {
       // another alert's post took this one along: its record says so once that post is recorded
       await this.slack.takeStorm(channel, this.record.id, 0);
@@ -312,6 +322,8 @@ class Steps {
 
 /** A storm's message holds at most this many alerts (Slack's 50 blocks, less the header and the context line). */
 const STORM_CAPACITY = MAX_BLOCKS - 2;
+/** A storm's leader within this of its slot waits for it in the worker; one further off is woken half of it early. */
+const LEADER_WAITS_HERE_MS = 200;
 
 /** How far back, and how many messages, the read-back looks for an interrupted attempt's post. */
 const READ_BACK_MARGIN_MS = 2000;

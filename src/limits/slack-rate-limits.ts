@@ -35,15 +35,17 @@ return { workspace, paced }
 
 /**
  * A storm (docs/contract.md §6.5): new messages waiting for one member's DM wait together. Each
- * joins the channel's storm set; one of them leads: it holds the channel's next slot (as WAIT
- * would give it), and when the slot comes it takes the others with it in one message. The others
- * wait: the leader's message's worth until just after the leader's slot, later ones until just
- * after the slot of their round, so that a storm wakes a message's worth of jobs a second, not all
- * of them. A leader that did not post within its slot and the grace is replaced by the next one
- * to ask. All this only while Slack holds the channel back (a 429 in the last minute, as WAIT's
- * pacing): otherwise a post goes alone, at once, and a storm starts with Slack's first 429.
+ * joins the channel's storm set; one of them leads: it holds the channel's next slot, a second
+ * after the previous leader's slot and after the last post that went out, and when the slot comes
+ * it goes (the leader key says so) and takes the others with it in one message. The others wait:
+ * the leader's message's worth until just after the leader's slot, later ones until just after
+ * the slot of their round, so that a storm wakes a message's worth of jobs a second, not all of
+ * them. A leader that has not gone by its slot and the grace (BullMQ woke its job late, or its
+ * worker died) hands its slot to the next one to ask. All this only while Slack holds the channel
+ * back (a 429 in the last minute, as WAIT's pacing): otherwise a post goes alone, at once, and a
+ * storm starts with Slack's first 429.
  */
-// KEYS: workspace block, channel block, pacing cursor, last post, storm set, leader.
+// KEYS: workspace block, channel block, pacing cursor, last post, storm set, leader (id|slot|gone).
 // ARGV: spacing, alert id, score (its creation time), message capacity, grace.
 const JOIN = `${NOW_MS_LUA}
 local spacing = tonumber(ARGV[1])
@@ -58,31 +60,35 @@ local leader = redis.call('GET', KEYS[6])
 if channel <= 0 and paced == 0 and not leader then return { workspace, 1, 0 } end
 redis.call('ZADD', KEYS[5], 'NX', ARGV[3], id)
 redis.call('PEXPIRE', KEYS[5], 600000)
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+local slot = math.max(now, last + spacing)
 if leader then
-  local sep = string.find(leader, '|', 1, true)
-  local leaderId = string.sub(leader, 1, sep - 1)
-  local leaderSlot = tonumber(string.sub(leader, sep + 1))
-  if leaderId == id then return { math.max(leaderSlot - now, workspace), 1, paced } end
-  if now < leaderSlot + grace then
+  local leaderId, leaderSlot, gone = string.match(leader, '^([^|]*)|([^|]*)|?(%d?)$')
+  leaderSlot = tonumber(leaderSlot)
+  if leaderId == id then
+    -- its slot has come, and a second has passed since the last post went out (a late one too)
+    local wait = math.max(leaderSlot - now, last + spacing - now, workspace)
+    if wait <= 0 then redis.call('SET', KEYS[6], id .. '|' .. leaderSlot .. '|1', 'PX', 10000) end
+    return { wait, 1, paced }
+  end
+  if gone == '1' or now < leaderSlot + grace then
     local round = math.floor((redis.call('ZRANK', KEYS[5], id) or 0) / capacity)
     -- the leader's message's worth looks again after the grace (the leader took them, or failed),
     -- the next ones just after the slot their round's message may go
     local after = grace
     if round > 0 then after = round * spacing + 50 end
-    return { math.max(leaderSlot - now + after, workspace), 0, paced }
+    return { math.max(leaderSlot - now + after, workspace, 50), 0, paced }
   end
-end
-local slot = now
-local cursor = tonumber(redis.call('GET', KEYS[3]) or '0')
-if channel > 0 then
-  slot = math.max(now + channel, cursor + spacing)
+  slot = math.max(slot, leaderSlot)
 else
-  local last = tonumber(redis.call('GET', KEYS[4]) or '0')
-  slot = math.max(now, last + spacing)
-  if cursor > now then slot = math.max(slot, cursor + spacing) end
+  -- a new round: a second after the previous leader's slot, whose post may still be on its way
+  slot = math.max(slot, tonumber(redis.call('GET', KEYS[3]) or '0') + spacing)
 end
-if slot > now then redis.call('SET', KEYS[3], slot, 'PX', slot - now + 60000) end
-redis.call('SET', KEYS[6], id .. '|' .. slot, 'PX', slot - now + grace + 10000)
+if channel > 0 then slot = math.max(slot, now + channel) end
+local paceFor = redis.call('PTTL', KEYS[3])
+if slot > now or paceFor <= 0 then paceFor = slot - now + 60000 end
+redis.call('SET', KEYS[3], slot, 'PX', paceFor)
+redis.call('SET', KEYS[6], id .. '|' .. slot .. '|0', 'PX', slot - now + grace + 10000)
 return { math.max(slot - now, workspace), 1, 1 }
 `;
 
