@@ -183,16 +183,22 @@ class Steps {
    * repeat, which replies in its own thread). The ones that do not fit wait for the next turn.
    */
   private async takeOthers(channel: string, own: MessageEntry): Promise<AlertRow[]> {
-    const ids = await this.slack.takeStorm(channel, this.record.id, STORM_CAPACITY - 1);
-    if (ids.length === 0) return [];
-    const rows = await Promise.all(ids.map((id) => this.deps.alerts.get(id)));
     const candidates: AlertRow[] = [];
-    for (const row of rows) {
-      if (!row || row.subscriptionId !== this.job.subscriptionId || row.recipient !== this.job.recipient || row.event !== 'firing') continue;
-      if (row.status !== 'queued' && row.status !== 'retrying') continue;
-      if (row.dedupKey && (await this.deps.messages.openMessage(row.subscriptionId, row.recipient, row.dedupKey))) continue;
-      candidates.push(row);
+    // An alert can be back in the storm after it moved on (its job asked again while an earlier
+    // leader was taking it): it leaves the storm here, and the leader takes more in its place.
+    for (let pass = 0; pass < TAKE_PASSES && candidates.length < STORM_CAPACITY - 1; pass++) {
+      const wanted = STORM_CAPACITY - 1 - candidates.length;
+      const ids = await this.slack.takeStorm(channel, this.record.id, wanted);
+      const rows = await Promise.all(ids.map((id) => this.deps.alerts.get(id)));
+      for (const row of rows) {
+        if (!row || row.subscriptionId !== this.job.subscriptionId || row.recipient !== this.job.recipient || row.event !== 'firing') continue;
+        if (row.status !== 'queued' && row.status !== 'retrying') continue;
+        if (row.dedupKey && (await this.deps.messages.openMessage(row.subscriptionId, row.recipient, row.dedupKey))) continue;
+        candidates.push(row);
+      }
+      if (ids.length < wanted) break;
     }
+    if (candidates.length === 0) return [];
     const fit = fitsInOneMessage([own, ...candidates.map(entryOf)]) - 1;
     await this.slack.rejoinStorm(channel, candidates.slice(fit));
     const taken: AlertRow[] = [];
@@ -324,6 +330,8 @@ class Steps {
 const STORM_CAPACITY = MAX_BLOCKS - 2;
 /** A storm's leader within this of its slot waits for it in the worker; one further off is woken half of it early. */
 const LEADER_WAITS_HERE_MS = 200;
+/** How many times a storm's leader takes from the storm to fill its message. */
+const TAKE_PASSES = 3;
 
 /** How far back, and how many messages, the read-back looks for an interrupted attempt's post. */
 const READ_BACK_MARGIN_MS = 2000;

@@ -68,7 +68,8 @@ if leader then
   if leaderId == id then
     -- its slot has come, and a second has passed since the last post went out (a late one too)
     local wait = math.max(leaderSlot - now, last + spacing - now, workspace)
-    if wait <= 0 then redis.call('SET', KEYS[6], id .. '|' .. leaderSlot .. '|1', 'PX', 10000) end
+    -- gone: it takes the others within moments (a leader that died first holds the storm this long)
+    if wait <= 0 then redis.call('SET', KEYS[6], id .. '|' .. leaderSlot .. '|1', 'PX', 2 * spacing) end
     return { wait, 1, paced }
   end
   if gone == '1' or now < leaderSlot + grace then
@@ -88,8 +89,14 @@ if channel > 0 then slot = math.max(slot, now + channel) end
 local paceFor = redis.call('PTTL', KEYS[3])
 if slot > now or paceFor <= 0 then paceFor = slot - now + 60000 end
 redis.call('SET', KEYS[3], slot, 'PX', paceFor)
-redis.call('SET', KEYS[6], id .. '|' .. slot .. '|0', 'PX', slot - now + grace + 10000)
-return { math.max(slot - now, workspace), 1, 1 }
+local wait = math.max(slot - now, workspace)
+-- a leader whose slot is now goes at once: it has gone
+if wait <= 0 then
+  redis.call('SET', KEYS[6], id .. '|' .. slot .. '|1', 'PX', 2 * spacing)
+else
+  redis.call('SET', KEYS[6], id .. '|' .. slot .. '|0', 'PX', slot - now + grace + 10000)
+end
+return { wait, 1, 1 }
 `;
 
 // KEYS: storm set, leader. ARGV: the leader's id, how many others to take.
