@@ -184,6 +184,7 @@ class Steps {
    */
   private async takeOthers(channel: string, own: MessageEntry): Promise<AlertRow[]> {
     const candidates: AlertRow[] = [];
+    const seen = new Set<string>();
     // An alert can be back in the storm after it moved on (its job asked again while an earlier
     // leader was taking it): it leaves the storm here, and the leader takes more in its place.
     for (let pass = 0; pass < TAKE_PASSES && candidates.length < STORM_CAPACITY - 1; pass++) {
@@ -191,7 +192,9 @@ class Steps {
       const ids = await this.slack.takeStorm(channel, this.record.id, wanted);
       const rows = await Promise.all(ids.map((id) => this.deps.alerts.get(id)));
       for (const row of rows) {
-        if (!row || row.subscriptionId !== this.job.subscriptionId || row.recipient !== this.job.recipient || row.event !== 'firing') continue;
+        if (!row || seen.has(row.id)) continue;
+        seen.add(row.id);
+        if (row.subscriptionId !== this.job.subscriptionId || row.recipient !== this.job.recipient || row.event !== 'firing') continue;
         if (row.status !== 'queued' && row.status !== 'retrying') continue;
         if (row.dedupKey && (await this.deps.messages.openMessage(row.subscriptionId, row.recipient, row.dedupKey))) continue;
         candidates.push(row);
