@@ -62,14 +62,16 @@ redis.call('ZADD', KEYS[5], 'NX', ARGV[3], id)
 redis.call('PEXPIRE', KEYS[5], 600000)
 local last = tonumber(redis.call('GET', KEYS[4]) or '0')
 local slot = math.max(now, last + spacing)
+-- this alert leads and goes now: it takes the others within moments (a leader that died first
+-- holds the storm this long)
+local function goNow(at) redis.call('SET', KEYS[6], id .. '|' .. at .. '|1', 'PX', 2 * spacing) end
 if leader then
   local leaderId, leaderSlot, gone = string.match(leader, '^([^|]*)|([^|]*)|?(%d?)$')
   leaderSlot = tonumber(leaderSlot)
   if leaderId == id then
     -- its slot has come, and a second has passed since the last post went out (a late one too)
     local wait = math.max(leaderSlot - now, last + spacing - now, workspace)
-    -- gone: it takes the others within moments (a leader that died first holds the storm this long)
-    if wait <= 0 then redis.call('SET', KEYS[6], id .. '|' .. leaderSlot .. '|1', 'PX', 2 * spacing) end
+    if wait <= 0 then goNow(leaderSlot) end
     return { wait, 1, paced }
   end
   if gone == '1' or now < leaderSlot + grace then
@@ -90,9 +92,8 @@ local paceFor = redis.call('PTTL', KEYS[3])
 if slot > now or paceFor <= 0 then paceFor = slot - now + 60000 end
 redis.call('SET', KEYS[3], slot, 'PX', paceFor)
 local wait = math.max(slot - now, workspace)
--- a leader whose slot is now goes at once: it has gone
 if wait <= 0 then
-  redis.call('SET', KEYS[6], id .. '|' .. slot .. '|1', 'PX', 2 * spacing)
+  goNow(slot)
 else
   redis.call('SET', KEYS[6], id .. '|' .. slot .. '|0', 'PX', slot - now + grace + 10000)
 end
